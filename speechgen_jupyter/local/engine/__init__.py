@@ -1,0 +1,32 @@
+"""The local server's offline voice engine.
+
+Everything the local Speechgen-compatible server needs to turn uploads into
+voices and text into audio, with wheels only (PyAV, libespeak-ng through
+espeakng-loader, Praat through parselmouth, Silero VAD lite) and no download
+at run time. Importing this package is cheap: the native libraries load on
+first use.
+"""
+
+from __future__ import annotations
+
+from .codec import (
+    ACCEPTED_CONTAINERS,
+    MEDIA_TYPES,
+    OUTPUT_FORMATS,
+    AudioDecodeError,
+    DecodedAudio,
+    UnsupportedFormatError,
+    decode,
+    encode,
+)
+
+__all__ = [
+    "ACCEPTED_CONTAINERS",
+    "AudioDecodeError",
+    "DecodedAudio",
+    "MEDIA_TYPES",
+    "OUTPUT_FORMATS",
+    "UnsupportedFormatError",
+    "decode",
+    "encode",
+]
