@@ -1,0 +1,87 @@
+"""speechgen_jupyter: clone a voice and speak with it without leaving the notebook.
+
+    import speechgen_jupyter as sg
+    client = sg.get_client()          # a key from SPEECHGEN_API_KEY, or the offline local server
+    speech = client.text_to_speech("Hello!", voice="en-us")
+    speech                            # plays inline
+
+    %load_ext speechgen_jupyter       # then %%speechgen and %speechgen ...
+
+Importing this package is cheap on purpose: the public names below resolve on
+first use (PEP 562), so httpx, pandas and ipywidgets load only when needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._shared import connect, connect_local, get_client, local_server, set_client
+    from .client import AsyncClient, Client
+    from .errors import *  # noqa: F403
+    from .types import ModelStatus, Sample, Speech, Voice, VoiceModel, WaitProgress
+
+_LAZY: dict[str, str] = {
+    "Client": ".client",
+    "AsyncClient": ".client",
+    "get_client": "._shared",
+    "set_client": "._shared",
+    "connect": "._shared",
+    "connect_local": "._shared",
+    "local_server": "._shared",
+    "VoiceModel": ".types",
+    "Voice": ".types",
+    "Sample": ".types",
+    "Speech": ".types",
+    "ModelStatus": ".types",
+    "WaitProgress": ".types",
+    "AudioInfo": ".audio",
+    "inspect_audio": ".audio",
+    "check_sample": ".audio",
+}
+_ERRORS = (
+    "SpeechgenError",
+    "ConfigurationError",
+    "InvalidInputError",
+    "APIError",
+    "BadRequestError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "ConflictError",
+    "PayloadTooLargeError",
+    "UnsupportedMediaTypeError",
+    "AudioValidationError",
+    "RateLimitError",
+    "ServerError",
+    "ServerNotAvailableError",
+    "ConnectionError",
+    "TimeoutError",
+    "ModelFailedError",
+)
+_LAZY.update({name: ".errors" for name in _ERRORS})
+
+__all__ = ["__version__", "load_ipython_extension", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'speechgen_jupyter' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext speechgen_jupyter`: register the %speechgen and %%speechgen magics."""
+    from .magics import load_ipython_extension as _load
+
+    _load(ipython)

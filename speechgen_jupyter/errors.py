@@ -14,6 +14,7 @@ from typing import Any
 __all__ = [
     "SpeechgenError",
     "ConfigurationError",
+    "InvalidInputError",
     "APIError",
     "BadRequestError",
     "AuthenticationError",
@@ -49,6 +50,10 @@ class SpeechgenError(Exception):
 
 class ConfigurationError(SpeechgenError):
     """The client cannot be built as asked (no key, bad base URL...)."""
+
+
+class InvalidInputError(SpeechgenError, ValueError):
+    """An argument is wrong, found before anything was sent (empty text, unknown format...)."""
 
 
 class APIError(SpeechgenError):
