@@ -134,10 +134,10 @@ class Call(Generic[T]):
     headers: dict[str, str] = field(default_factory=dict)
     deadline: float | None = None  # seconds for the whole call, retries included
 
-    def build(self, http: httpx.Client | httpx.AsyncClient, timeout: httpx.Timeout) -> httpx.Request:
+    def build(self, http: httpx.Client | httpx.AsyncClient, url: httpx.URL, timeout: httpx.Timeout) -> httpx.Request:
         return http.build_request(
             self.method,
-            self.url,
+            url,
             params=self.params,
             json=self.json,
             data=self.data,

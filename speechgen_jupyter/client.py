@@ -37,6 +37,9 @@ from .types import Sample, Speech, Voice, VoiceModel, WaitProgress
 __all__ = ["Client", "AsyncClient"]
 
 log = logging.getLogger("speechgen_jupyter")
+# Module-level so tests can record the retry schedule without waiting it out.
+_sleep = time.sleep
+_async_sleep = anyio.sleep
 T = TypeVar("T")
 ProgressCallback = Callable[[WaitProgress], None]
 
@@ -114,8 +117,7 @@ class Client(_ClientBase):
         url = self._url(call)
         state = RetryState(self.max_retries, call.deadline or self.deadline)
         while True:
-            request = call.build(self._http, state.attempt_timeout(self.timeout))
-            request.url = url
+            request = call.build(self._http, url, state.attempt_timeout(self.timeout))
             try:
                 response = self._http.send(request, auth=self._auth)
             except httpx.TransportError as err:
@@ -123,7 +125,7 @@ class Client(_ClientBase):
                 if delay is None:
                     raise transport_error(err, url, state.retries + 1) from err
                 self._retrying(call, url, delay, type(err).__name__, state)
-                time.sleep(delay)
+                _sleep(delay)
                 continue
             if response.is_success:
                 return call.parse(response)
@@ -132,7 +134,7 @@ class Client(_ClientBase):
                 if delay is not None:
                     response.close()
                     self._retrying(call, url, delay, f"HTTP {response.status_code}", state)
-                    time.sleep(delay)
+                    _sleep(delay)
                     continue
             raise status_error(response, self._secret)
 
@@ -204,7 +206,7 @@ class Client(_ClientBase):
             delay = waiter.observe(model)
             if delay is None:
                 return model
-            time.sleep(delay)
+            _sleep(delay)
 
     # ------------------------------------------------------------------ (ours) endpoints
 
@@ -267,8 +269,7 @@ class AsyncClient(_ClientBase):
         url = self._url(call)
         state = RetryState(self.max_retries, call.deadline or self.deadline)
         while True:
-            request = call.build(self._http, state.attempt_timeout(self.timeout))
-            request.url = url
+            request = call.build(self._http, url, state.attempt_timeout(self.timeout))
             try:
                 response = await self._http.send(request, auth=self._auth)
             except httpx.TransportError as err:
@@ -276,7 +277,7 @@ class AsyncClient(_ClientBase):
                 if delay is None:
                     raise transport_error(err, url, state.retries + 1) from err
                 self._retrying(call, url, delay, type(err).__name__, state)
-                await anyio.sleep(delay)
+                await _async_sleep(delay)
                 continue
             if response.is_success:
                 return call.parse(response)
@@ -285,7 +286,7 @@ class AsyncClient(_ClientBase):
                 if delay is not None:
                     await response.aclose()
                     self._retrying(call, url, delay, f"HTTP {response.status_code}", state)
-                    await anyio.sleep(delay)
+                    await _async_sleep(delay)
                     continue
             raise status_error(response, self._secret)
 
@@ -342,7 +343,7 @@ class AsyncClient(_ClientBase):
             delay = waiter.observe(model)
             if delay is None:
                 return model
-            await anyio.sleep(delay)
+            await _async_sleep(delay)
 
     async def iter_models(self, page_size: int = 100) -> AsyncIterator[VoiceModel]:
         cursor: str | None = None

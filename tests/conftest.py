@@ -1,0 +1,97 @@
+"""Fixtures shared by the whole suite.
+
+`make_client` builds a Client or an AsyncClient (the `flavour` parameter) and
+wraps the async one so tests call it exactly like the sync one: every client
+test then runs twice, once per flavour, from one body.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import anyio.from_thread
+import httpx
+import pytest
+
+import speechgen_jupyter as sg
+
+KEY = "sk_test_0123456789abcdef_SECRET"
+
+
+class AsyncAdapter:
+    """Calls an AsyncClient's coroutines on a long-lived event loop in another thread."""
+
+    def __init__(self, client: sg.AsyncClient, portal: Any) -> None:
+        self._client = client
+        self._portal = portal
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if inspect.iscoroutinefunction(attr):
+            return lambda *a, **k: self._portal.call(lambda: attr(*a, **k))
+        if inspect.isasyncgenfunction(attr):
+
+            async def collect(*a: Any, **k: Any) -> list[Any]:
+                return [x async for x in attr(*a, **k)]
+
+            return lambda *a, **k: iter(self._portal.call(lambda: collect(*a, **k)))
+        return attr
+
+    def close(self) -> None:
+        self._portal.call(self._client.aclose)
+
+    def __repr__(self) -> str:
+        return repr(self._client)
+
+
+@pytest.fixture(scope="session")
+def portal() -> Iterator[Any]:
+    with anyio.from_thread.start_blocking_portal() as p:
+        yield p
+
+
+@pytest.fixture(params=["sync", "async"])
+def flavour(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def make_client(flavour: str, portal: Any) -> Iterator[Callable[..., Any]]:
+    """make_client(handler=None, **options): a client of this test's flavour.
+
+    With `handler`, requests go to an httpx.MockTransport calling it (for faults
+    that cannot be made for real); without, to a real network transport.
+    """
+    made: list[Any] = []
+
+    def factory(handler: Callable[[httpx.Request], httpx.Response] | None = None, **options: Any) -> Any:
+        options.setdefault("api_key", KEY)
+        options.setdefault("base_url", "https://api.speechgen.test")
+        if flavour == "sync":
+            if handler is not None:
+                options["transport"] = httpx.MockTransport(handler)
+            client: Any = sg.Client(**options)
+        else:
+            if handler is not None:
+
+                async def async_handler(request: httpx.Request) -> httpx.Response:
+                    await request.aread()
+                    return handler(request)
+
+                options["transport"] = httpx.MockTransport(async_handler)
+            client = AsyncAdapter(sg.AsyncClient(**options), portal)
+        made.append(client)
+        return client
+
+    yield factory
+    for client in made:
+        client.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never pick up a developer's real key or server by accident."""
+    monkeypatch.delenv("SPEECHGEN_API_KEY", raising=False)
+    monkeypatch.delenv("SPEECHGEN_BASE_URL", raising=False)
