@@ -226,8 +226,11 @@ class ModelWaiter:
 
     def _interval(self, seconds_left: float | None) -> float:
         if seconds_left is not None and seconds_left > 0:
-            # Before the estimate: halve the distance each time, so polls
-            # thicken as readiness nears.
+            if seconds_left <= C.POLL_LAND_WINDOW:
+                # Close to the estimate: sleep to just past it, so an honest
+                # estimate is caught by one request with almost no lag.
+                return seconds_left + C.POLL_LAND_MARGIN
+            # Far from it: halve the distance, in case the server is early.
             return min(max(seconds_left / 2, C.POLL_MIN_INTERVAL), C.POLL_MAX_INTERVAL)
         # Past the estimate (or none given): start fast, back off gently.
         interval = self.overdue_interval

@@ -18,19 +18,30 @@ def iso(dt: datetime) -> str:
 class ModelSequence:
     """A fake server whose model moves through given statuses, one per poll."""
 
-    def __init__(self, *statuses: str, eta_seconds: float | None = 3.0, error: dict | None = None) -> None:
+    def __init__(
+        self,
+        *statuses: str,
+        eta_seconds: float | None = 3.0,
+        error: dict | None = None,
+        slept: list[float] | None = None,
+    ) -> None:
         self.statuses = list(statuses)
         self.polls = 0
-        self.created = datetime.now(timezone.utc)
-        self.eta = self.created + timedelta(seconds=eta_seconds) if eta_seconds is not None else None
+        self.eta_seconds = eta_seconds
         self.error = error
+        # When the client's sleeps are recorded instead of waited, virtual
+        # time is what it slept: the server's clock moves by that much.
+        self.slept = slept if slept is not None else []
+        self.created = datetime.now(timezone.utc)
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         status = self.statuses[min(self.polls, len(self.statuses) - 1)]
         self.polls += 1
-        body = {"model_id": "vm_1", "name": "Me", "status": status, "created_at": iso(self.created), "usage_count": 0}
-        if self.eta:
-            body["estimated_completion"] = iso(self.eta)
+        shift = timedelta(seconds=sum(self.slept))
+        created = self.created - shift  # as seen from the client's real clock
+        body = {"model_id": "vm_1", "name": "Me", "status": status, "created_at": iso(created), "usage_count": 0}
+        if self.eta_seconds is not None:
+            body["estimated_completion"] = iso(created + timedelta(seconds=self.eta_seconds))
         if status == "ready":
             body["voice_id"] = "custom-1"
         if status == "failed" and self.error:
@@ -57,17 +68,23 @@ def test_returns_the_ready_model(make_client, sleeps) -> None:
     assert server.polls == 3 and len(sleeps) == 2
 
 
-def test_polls_sparsely_far_from_the_estimate_and_densely_near_it(make_client, sleeps) -> None:
-    server = ModelSequence(*(["processing"] * 6), "ready", eta_seconds=8.0)
+def test_polls_sparsely_far_from_the_estimate_and_lands_just_after_it(make_client, sleeps) -> None:
+    server = ModelSequence(*(["processing"] * 4), "ready", eta_seconds=8.0, slept=sleeps)
     make_client(server).wait_for_model("vm_1")
-    # About half the remaining time first, then shorter and shorter; never a fixed 5 s.
-    assert 3.0 <= sleeps[0] <= C.POLL_MAX_INTERVAL
-    assert sleeps == sorted(sleeps, reverse=True)
-    assert min(sleeps) >= C.POLL_MIN_INTERVAL
+    # Half the remaining time (4 s, 2 s, 1 s), then straight to just past the estimate.
+    assert sleeps[:3] == pytest.approx([4.0, 2.0, 1.0], abs=0.1)
+    assert sum(sleeps[:4]) == pytest.approx(8.0 + C.POLL_LAND_MARGIN, abs=0.1)
+    assert server.polls == 5  # ~0.6 requests a second, against the page's 5 s fixed sleep missing by up to 5 s
+
+
+def test_an_early_model_is_caught_by_the_halving_polls(make_client, sleeps) -> None:
+    server = ModelSequence("processing", "processing", "ready", eta_seconds=20.0, slept=sleeps)
+    make_client(server).wait_for_model("vm_1")
+    assert sleeps == pytest.approx([C.POLL_MAX_INTERVAL, C.POLL_MAX_INTERVAL], abs=0.1)
 
 
 def test_past_the_estimate_it_polls_fast_then_backs_off_gently(make_client, sleeps) -> None:
-    server = ModelSequence(*(["processing"] * 8), "ready", eta_seconds=-10.0)
+    server = ModelSequence(*(["processing"] * 8), "ready", eta_seconds=-10.0, slept=sleeps)
     make_client(server).wait_for_model("vm_1")
     assert sleeps[0] == C.POLL_MIN_INTERVAL
     assert sleeps == sorted(sleeps)
@@ -95,7 +112,7 @@ def test_times_out_in_real_time_with_a_clear_message(make_client) -> None:
 
 
 def test_progress_callback_sees_every_poll_and_ends_at_one(make_client, sleeps) -> None:
-    server = ModelSequence("processing", "processing", "ready", eta_seconds=4.0)
+    server = ModelSequence("processing", "processing", "ready", eta_seconds=4.0, slept=sleeps)
     seen: list[sg.WaitProgress] = []
     make_client(server).wait_for_model("vm_1", on_progress=seen.append)
     assert [p.polls for p in seen] == [1, 2, 3]
