@@ -87,3 +87,45 @@ def make_audio(fmt: str, seconds: float, kind: str = "voiced", sample_rate: int 
     """A real `fmt` file holding `seconds` of `kind` signal."""
     return encode(signal(kind, seconds, sample_rate), fmt, sample_rate)
 
+
+
+def speech(seconds: float, voice: object = "en-us-male-2", sample_rate: int | None = None, start: int = 0) -> tuple[np.ndarray, int]:
+    """Real speech from the local engine, cut to exactly `seconds`.
+
+    Reads the engine's reading passages (from passage `start` on, looping)
+    with `voice` (a built-in id, a VoiceProfile or an EspeakVoiceSpec) until
+    there is enough, then cuts; returns (float32 mono, sample rate).
+    `sample_rate` resamples (e.g. 16000 to make smaller test files).
+    """
+    from speechgen_jupyter.local.engine import espeak, synthesize, texts
+    from speechgen_jupyter.local.engine.codec import resample
+
+    passages = texts.READING_PASSAGES
+    parts: list[np.ndarray] = []
+    total = 0
+    rate = 0
+    i = start
+    while True:
+        text = passages[i % len(passages)]
+        if isinstance(voice, espeak.EspeakVoiceSpec):
+            x, rate = espeak.synth(text, voice)
+        else:
+            x, rate = synthesize(text, voice)  # type: ignore[arg-type]
+        gap = np.zeros(int(0.25 * rate), np.float32)  # a breath between passages
+        parts += [x, gap]
+        total += len(x) + len(gap)
+        i += 1
+        if total >= seconds * rate:
+            break
+    out = np.concatenate(parts)[: int(round(seconds * rate))]
+    if sample_rate is not None and sample_rate != rate:
+        out = resample(out, rate, sample_rate)
+        out = out[: int(round(seconds * sample_rate))]
+        rate = sample_rate
+    return out.astype(np.float32), rate
+
+
+def speech_file(fmt: str, seconds: float, voice: object = "en-us-male-2", sample_rate: int = 16_000) -> bytes:
+    """A real `fmt` file of `seconds` of engine speech."""
+    x, rate = speech(seconds, voice, sample_rate=sample_rate)
+    return encode(x, fmt, rate)

@@ -19,10 +19,17 @@ from .codec import (
     decode,
     encode,
 )
+from .synthesis import synthesize
+from .voices import BuiltinVoice, VoiceProfile, builtin_voices, get_builtin_voice
 
 __all__ = [
     "ACCEPTED_CONTAINERS",
     "AudioDecodeError",
+    "BuiltinVoice",
+    "VoiceProfile",
+    "builtin_voices",
+    "get_builtin_voice",
+    "synthesize",
     "DecodedAudio",
     "MEDIA_TYPES",
     "OUTPUT_FORMATS",
