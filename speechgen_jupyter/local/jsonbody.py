@@ -1,0 +1,31 @@
+"""Reading a small JSON object from a request, with a size cap and clear 400s."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .problems import ApiError
+
+
+async def read_json_object(request: Any, max_bytes: int) -> dict[str, Any]:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise ApiError(400, "body_too_large", f"The JSON body is over {max_bytes} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise ApiError(400, "body_too_large", f"The JSON body is over {max_bytes} bytes.")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise ApiError(400, "invalid_json", "The request body is empty; send a JSON object.")
+    try:
+        value = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ApiError(400, "invalid_json", f"The request body is not valid JSON ({exc.__class__.__name__}).") from None
+    if not isinstance(value, dict):
+        raise ApiError(400, "invalid_body", "The request body must be a JSON object.")
+    return value
