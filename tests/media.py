@@ -129,3 +129,37 @@ def speech_file(fmt: str, seconds: float, voice: object = "en-us-male-2", sample
     """A real `fmt` file of `seconds` of engine speech."""
     x, rate = speech(seconds, voice, sample_rate=sample_rate)
     return encode(x, fmt, rate)
+
+
+def two_speakers(seconds: float, first: str = "en-us-male-1", second: str = "en-us-female-2", sample_rate: int = 16_000) -> tuple[np.ndarray, int]:
+    """Two engine voices taking turns passage by passage, 0.4 s apart, cut to `seconds`."""
+    from speechgen_jupyter.local.engine import synthesize, texts
+    from speechgen_jupyter.local.engine.codec import resample
+
+    parts: list[np.ndarray] = []
+    total = 0.0
+    i = 0
+    while total < seconds:
+        x, rate = synthesize(texts.READING_PASSAGES[i % len(texts.READING_PASSAGES)], first if i % 2 == 0 else second)
+        x = resample(x, rate, sample_rate)
+        parts += [x, np.zeros(int(0.4 * sample_rate), np.float32)]
+        total += (len(x) / sample_rate) + 0.4
+        i += 1
+    return np.concatenate(parts)[: int(round(seconds * sample_rate))], sample_rate
+
+
+def with_noise(samples: np.ndarray, snr_db: float, seed: int = 0) -> np.ndarray:
+    """`samples` plus white noise `snr_db` below the speech's active level.
+
+    The level is the mean power of the samples louder than -50 dBFS (the
+    speech, not the pauses), so the SNR is the one a listener hears.
+    """
+    x = np.asarray(samples, dtype=np.float64)
+    active = x[np.abs(x) > 10 ** (-50 / 20)]
+    level = float(np.mean(active**2)) if active.size else 1e-4
+    noise = np.random.default_rng(seed).standard_normal(x.size) * np.sqrt(level / 10 ** (snr_db / 10))
+    y = x + noise
+    peak = float(np.max(np.abs(y)))
+    if peak > 0.95:
+        y *= 0.95 / peak
+    return y.astype(np.float32)
