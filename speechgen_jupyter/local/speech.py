@@ -80,7 +80,10 @@ class Speaker:
                     "No voice with that id: GET /v1/voices lists the built-in voices and every ready cloned voice.",
                 )
             voice = self._profile(record)
-        pcm, rate = synthesize(text, voice)
+        try:
+            pcm, rate = synthesize(text, voice)
+        except ValueError as exc:  # the engine found nothing it can say in the text
+            raise ApiError(400, "nothing_to_speak", f"There is nothing speakable in the text ({exc}).") from None
         data = encode(pcm, rate, fmt)
         if record is not None:
             self._store.increment_usage(record.model_id)

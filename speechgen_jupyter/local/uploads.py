@@ -258,8 +258,6 @@ def _has_control(text: str, allowed: str = "") -> bool:
 def _validate(collector: _Collector) -> CloneForm:
     if collector.audio_path is None or not collector.audio_done:
         raise _bad("missing_audio", "The form has no 'audio' file: attach the voice sample as the 'audio' field.")
-    if collector.audio_size == 0:
-        raise _bad("empty_audio", "The 'audio' file is empty: attach a recording of 10 seconds to 5 minutes.")
     name = _text(collector, "name")
     if name is None or not name.strip():
         raise _bad("missing_name", "The form needs a 'name' for the voice model (1 to 200 characters).")
