@@ -19,6 +19,7 @@ from .codec import (
     decode,
     encode,
 )
+from .clone import ProfileError, build_profile, warm_up
 from .synthesis import synthesize
 from .voices import BuiltinVoice, VoiceProfile, builtin_voices, get_builtin_voice
 
@@ -26,6 +27,9 @@ __all__ = [
     "ACCEPTED_CONTAINERS",
     "AudioDecodeError",
     "BuiltinVoice",
+    "ProfileError",
+    "build_profile",
+    "warm_up",
     "VoiceProfile",
     "builtin_voices",
     "get_builtin_voice",

@@ -31,7 +31,11 @@ _STRETCHES = np.exp(np.linspace(np.log(0.7), np.log(1.4), 141))
 _ENVELOPE_FRAMES = 1500
 _SILENCE_DB = 25.0  # below the loud level: silence (de Jong & Wempe)
 _MIN_DIP_DB = 2.0  # a syllable nucleus rises at least this much above the dip before it
-_MIN_PAUSE_S = 0.3  # quieter stretches at least this long are pauses, not speech
+#: Quieter stretches at least this long are pauses, not speech. Shorter than
+#: de Jong & Wempe's 0.3 s: how long a speaker pauses between phrases says
+#: little about how fast they articulate, and a clone's pauses come from
+#: espeak's punctuation rules, not from the reference.
+_MIN_PAUSE_S = 0.15
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class VoiceMeasure:
 
     `pitch_hz`: median F0 of voiced frames. `pitch_range_st`: spread of F0
     from its 10th to its 90th percentile, in semitones. `syllable_rate`:
-    syllable nuclei per second of speaking time (pauses of 0.3 s or more
+    syllable nuclei per second of speaking time (pauses of 0.15 s or more
     excluded), the "articulation rate". `speech_seconds`: that speaking time.
     `voiced_seconds`: time with a pitch. `envelope`: the long-term spectral
     envelope of voiced speech (dB on `ENVELOPE_GRID_HZ`), compared between
