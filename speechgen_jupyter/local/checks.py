@@ -30,7 +30,9 @@ cannot tell:
   of the true SNR up to 20 dB; clean synthetic speech reads ~24 dB (the
   floor then is quiet speech, not noise), so clean samples are far from
   the line. Cannot tell noise that Silero itself calls speech (babble,
-  a second voice far behind) from the speaker.
+  a second voice far behind) from the speaker. With enhance_quality=true
+  the sample is judged as `engine.enhance` leaves it (it lifts a 0 dB
+  white-noise sample to ~12 dB), since that is what gets cloned.
 - multiple_speakers (422): the pitch of 0.3-3 s chunks of speech falls into
   two clearly separate groups (means >= 5 semitones apart, the gap >= 6x
   the spread inside the groups, the smaller group >= 15 % of voiced time):
@@ -116,12 +118,15 @@ def _suffix(filename: str | None) -> str | None:
     return filename.rsplit(".", 1)[1].lower()
 
 
-def check_sample(data: bytes, filename: str | None = None) -> DecodedAudio:
+def check_sample(data: bytes, filename: str | None = None, *, enhance_quality: bool = False) -> DecodedAudio:
     """Decode an upload and check it against the page's requirements.
 
-    Returns the decoded audio when it passes; raises `SampleRejection`
-    otherwise (see the module docstring for what each check can tell).
-    `filename` is only used in messages: the format is judged from content.
+    Returns the decoded audio (as uploaded, not enhanced) when it passes;
+    raises `SampleRejection` otherwise (see the module docstring for what
+    each check can tell). `filename` is only used in messages: the format is
+    judged from content. `enhance_quality=True` (the form field of that
+    name) judges noise on the sample as `engine.enhance` will leave it,
+    since the clone is then built from the cleaned audio.
     """
     the = _the(filename)
     if not data:
@@ -155,7 +160,7 @@ def check_sample(data: bytes, filename: str | None = None) -> DecodedAudio:
             f"{the} could not be read as audio.{hint} Upload a recording in {_FORMATS_TEXT}.",
         ) from err
     _check_duration(audio, the)
-    check_audio(audio, filename)
+    check_audio(audio, filename, enhance_quality=enhance_quality)
     return audio
 
 
@@ -183,12 +188,14 @@ def _check_duration(audio: DecodedAudio, the: str) -> None:
         )
 
 
-def check_audio(audio: DecodedAudio, filename: str | None = None) -> SampleReport:
+def check_audio(audio: DecodedAudio, filename: str | None = None, *, enhance_quality: bool = False) -> SampleReport:
     """The content checks (speech, noise, speakers) on decoded audio.
 
     Raises `SampleRejection` (422) for no_speech, too_noisy or
     multiple_speakers; returns the measurements when the sample passes.
-    Duration is not checked here (see `check_sample`).
+    Duration is not checked here (see `check_sample`). With
+    `enhance_quality`, a sample that fails the noise check is enhanced and
+    judged again (the reported SNR is then the enhanced one).
     """
     from .engine.vad import VAD_RATE, segments_from_probabilities, speech_probabilities
 
@@ -206,13 +213,23 @@ def check_audio(audio: DecodedAudio, filename: str | None = None) -> SampleRepor
             "Upload a recording of one person speaking clearly for at least 10 s.",
         )
     snr = _snr_db(x16, probs)
+    if snr < MIN_SNR_DB and enhance_quality:
+        from .engine.enhance import enhance
+
+        cleaned = enhance(DecodedAudio(x16, VAD_RATE, audio.container))
+        snr = _snr_db(cleaned.samples, speech_probabilities(cleaned.samples, VAD_RATE))
     if snr < MIN_SNR_DB:
         raise SampleRejection(
             422,
             "too_noisy",
             f"{the} is too noisy: the speech is only {snr:.0f} dB above the background noise "
-            f"(at least {MIN_SNR_DB:.0f} dB needed, 20 dB or more is good). "
-            "Record again in a quiet room, closer to the microphone, or try enhance_quality=true.",
+            f"(at least {MIN_SNR_DB:.0f} dB needed, 20 dB or more is good"
+            + (", even after enhancement). " if enhance_quality else "). ")
+            + (
+                "Record again in a quiet room, closer to the microphone."
+                if enhance_quality
+                else "Record again in a quiet room, closer to the microphone, or try enhance_quality=true."
+            ),
         )
     gap, separation, share = _speaker_split(x16, VAD_RATE, segments)
     if gap >= SPEAKER_GAP_SEMITONES and separation >= SPEAKER_SEPARATION and share >= SPEAKER_MIN_SHARE:

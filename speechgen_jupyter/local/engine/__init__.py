@@ -20,6 +20,7 @@ from .codec import (
     encode,
 )
 from .clone import ProfileError, build_profile, warm_up
+from .enhance import enhance
 from .synthesis import synthesize
 from .voices import BuiltinVoice, VoiceProfile, builtin_voices, get_builtin_voice
 
@@ -29,6 +30,7 @@ __all__ = [
     "BuiltinVoice",
     "ProfileError",
     "build_profile",
+    "enhance",
     "warm_up",
     "VoiceProfile",
     "builtin_voices",
