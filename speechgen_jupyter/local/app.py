@@ -8,13 +8,14 @@ Layers, outermost first:
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from . import admin, api
@@ -27,10 +28,10 @@ from .services import Services
 
 
 def create_app(services: Services) -> Any:
-    document = build_openapi(admin=services.options.admin)
+    document = json.dumps(build_openapi(admin=services.options.admin)).encode()  # serialised once
 
     def openapi(request: Request) -> Response:
-        return JSONResponse(document)
+        return Response(document, media_type="application/json")
 
     routes = [
         Route("/v1/voice-clone", api.voice_clone, methods=["POST"]),

@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 
 import anyio
 from python_multipart.exceptions import FormParserError
+from starlette.requests import ClientDisconnect
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from .blobs import Blobs
@@ -219,7 +220,7 @@ async def read_clone_form(request: Any, blobs: Blobs) -> CloneForm:
     try:
         parser = MultipartParser(boundary, collector.callbacks())
         received = 0
-        async for chunk in request.stream():
+        async for chunk in _body(request):
             received += len(chunk)
             if received > limit:
                 raise too_large()
@@ -239,6 +240,15 @@ async def read_clone_form(request: Any, blobs: Blobs) -> CloneForm:
         collector.cleanup()
         raise
     return form
+
+
+async def _body(request: Any) -> Any:
+    """The request body as it arrives; a client that leaves mid-upload is a 400 nobody will read."""
+    try:
+        async for chunk in request.stream():
+            yield chunk
+    except ClientDisconnect:
+        raise _bad("incomplete_upload", "The client disconnected before the upload was complete.") from None
 
 
 def _text(collector: _Collector, field: str) -> str | None:

@@ -131,6 +131,7 @@ class CloneWorker:
     # -- the thread --------------------------------------------------------
 
     def _run(self) -> None:
+        self._warm_up()
         while True:
             with self._lock:
                 while not self._queue and not self._stopping:
@@ -148,6 +149,15 @@ class CloneWorker:
                     self._running = None
                 with self._settled:
                     self._settled.notify_all()
+
+    def _warm_up(self) -> None:
+        """Pay the engine's one-time costs (~1.5 s, once per process) here, not in the first clone."""
+        try:
+            from .engine import warm_up
+
+            warm_up()
+        except Exception:  # pragma: no cover - a clone will report the real problem
+            logger.exception("engine warm-up failed")
 
     def _process(self, job: _Job) -> None:
         attempts = self._store.start_attempt(job.model_id)
