@@ -51,6 +51,21 @@ def test_context_manager_given_key_and_kept_data_dir(tmp_path: Path) -> None:
     assert (tmp_path / "data").is_dir(), "a given data directory is kept"
 
 
+def test_small_responses_are_not_held_back_by_nagle() -> None:
+    """A socket bound by hand must still get TCP_NODELAY, or every response waits ~40 ms for an ACK."""
+    import statistics
+    import time
+
+    with start() as server, api_client(server) as client:
+        client.get("/v1/models")
+        times = []
+        for _ in range(20):
+            t = time.perf_counter()
+            client.get("/v1/models")
+            times.append(time.perf_counter() - t)
+    assert statistics.median(times) < 0.025, times
+
+
 def test_repr_never_shows_the_key() -> None:
     with start() as server:
         text = repr(server)
