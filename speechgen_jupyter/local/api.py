@@ -82,7 +82,8 @@ def _check_sample(form: CloneForm) -> Any:
     from .checks import SampleRejection, check_sample
 
     try:
-        return check_sample(form.audio_path.read_bytes(), form.filename or "")
+        # With enhance_quality, noise is judged as the cleaned sample will be: that is what gets cloned.
+        return check_sample(form.audio_path.read_bytes(), form.filename or "", enhance_quality=form.enhance)
     except SampleRejection as rejection:
         raise ApiError(rejection.status, rejection.code, rejection.message) from None
 

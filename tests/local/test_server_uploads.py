@@ -145,6 +145,31 @@ def test_a_client_that_disconnects_mid_upload_leaves_no_temp_file(server: LocalS
 # -- content checks, on real files -------------------------------------------------------
 
 
+def noisy_speech(snr_db: float = 0.0) -> bytes:
+    """Engine speech under white noise at `snr_db`, as WAV."""
+    import numpy as np
+
+    from media import encode, speech
+
+    x, rate = speech(14.0, "en-us-male-2", sample_rate=16_000)
+    noise = np.random.default_rng(0).standard_normal(len(x)).astype(np.float32)
+    noise *= np.sqrt(np.mean(x**2) / 10 ** (snr_db / 10) / np.mean(noise**2))
+    return encode(np.clip(x + noise, -1, 1), "wav", rate)
+
+
+def two_speakers() -> bytes:
+    """A deep male and a bright female voice taking 2 s turns, as WAV."""
+    import numpy as np
+
+    from media import encode, speech
+
+    male, rate = speech(14.0, "en-us-male-1", sample_rate=16_000)
+    female, _ = speech(14.0, "en-us-female-2", sample_rate=16_000, start=1)
+    turn = 2 * rate
+    return encode(np.concatenate([(male, female)[(i // turn) % 2][i : i + turn] for i in range(0, len(male), turn)]), "wav", rate)
+
+
+
 @pytest.mark.parametrize(
     ("make", "filename", "status", "code"),
     [
@@ -157,12 +182,26 @@ def test_a_client_that_disconnects_mid_upload_leaves_no_temp_file(server: LocalS
         (lambda: make_audio("ogg", 12.0, "noise"), "noise.ogg", 422, "no_speech"),
         (lambda: speech_file("wav", 12.0)[:40], "cut.wav", 422, "unreadable_audio"),
         (lambda: make_audio("wav", 301.0, "silence", sample_rate=8000), "long.wav", 422, "audio_too_long"),
+        (noisy_speech, "noisy.wav", 422, "too_noisy"),
+        (two_speakers, "dialogue.wav", 422, "multiple_speakers"),
     ],
-    ids=["text-named-mp3", "pdf-named-wav", "empty", "too-short", "silence", "tone", "noise", "truncated-header", "too-long"],
+    ids=["text-named-mp3", "pdf-named-wav", "empty", "too-short", "silence", "tone", "noise", "truncated-header", "too-long", "noisy", "two-speakers"],
 )
 def test_each_sample_refusal(api: httpx.Client, nothing_left_behind: None, make, filename: str, status: int, code: str) -> None:  # type: ignore[no-untyped-def]
     err = assert_error(clone(api, make(), filename=filename), status, code)
     assert len(err["message"]) > 20  # says what to do, not just "bad"
+
+
+def test_enhance_quality_cleans_a_noisy_sample_into_a_usable_voice(api: httpx.Client) -> None:
+    """Refused as too noisy as it is; with enhance_quality=true it is judged and cloned cleaned."""
+    sample = noisy_speech(0.0)
+    assert_error(clone(api, sample, "Noisy", filename="noisy.wav"), 422, "too_noisy")
+    created = clone(api, sample, "Noisy, enhanced", filename="noisy.wav", enhance_quality="true")
+    assert created.status_code == 201, created.text
+    model = api.get(f"/v1/models/{created.json()['model_id']}").json()
+    assert model["status"] == "ready", model
+    r = api.post("/v1/text-to-speech", json={"text": "Cleaned up.", "voice": model["voice_id"]})
+    assert r.status_code == 200
 
 
 # -- the form itself ------------------------------------------------------------------------
