@@ -326,3 +326,25 @@ def test_file_object_is_read_once_but_resent_whole(make_client, mp3_sample) -> N
     client.clone_voice(io.BytesIO(mp3_sample), "x")
     bodies = [multipart_fields(r)["audio"] for r in server.requests]
     assert bodies == [mp3_sample, mp3_sample]
+
+
+@pytest.mark.parametrize(
+    ("audio", "error", "message"),
+    [
+        (make_audio("wav", 4.0), sg.AudioValidationError, "4.0 seconds long"),
+        (b"just some notes, not audio", sg.UnsupportedMediaTypeError, "plain text"),
+        (b"\0" * (10 * 1024 * 1024 + 1), sg.PayloadTooLargeError, "the limit is 10 MB"),
+    ],
+)
+def test_a_bad_sample_is_refused_before_anything_is_sent(make_client, audio, error, message) -> None:
+    server = Recorder(httpx.Response(201, json=MODEL))
+    with pytest.raises(error, match=message) as caught:
+        make_client(server).clone_voice(audio, "Me", filename="me.mp3")
+    assert server.requests == []
+    assert caught.value.filename == "me.mp3" and "me.mp3" in str(caught.value)
+
+
+def test_check_false_leaves_the_judgement_to_the_server(make_client) -> None:
+    server = Recorder(httpx.Response(201, json=MODEL))
+    make_client(server).clone_voice(make_audio("wav", 4.0), "Me", check=False)
+    assert len(server.requests) == 1
