@@ -160,11 +160,11 @@ def build_profile(audio: DecodedAudio) -> VoiceProfile:
     if base_m.pitch_range_st > 0:
         rho = 1.0 + (rho - 1.0) * (target_spread / base_m.pitch_range_st) ** _SPREAD_EXPONENT
     rho = _clip(rho, RATIO_LIMITS)
-    # Keep the median where it was for the old line, then move it to the target.
-    old_median_per_base = base_m.pitch_hz / b0
+    # Scale the base so the median moves to the target, allowing for the
+    # median sitting higher above the base when the range widens.
     g_old = 1.0 + _PITCH_K * (t0 / b0 - 1.0)
     g_new = 1.0 + _PITCH_K * (rho - 1.0)
-    pitch_base = b0 * (target_pitch / base_m.pitch_hz) * (g_old / g_new) if old_median_per_base > 0 else target_pitch / g_new
+    pitch_base = b0 * (target_pitch / base_m.pitch_hz) * (g_old / g_new)
     wpm = base.rate_wpm
     if target_syll is not None:
         wpm = base.rate_wpm * (target_syll / base_m.syllable_rate) ** _RATE_EXPONENT
@@ -183,7 +183,9 @@ def build_profile(audio: DecodedAudio) -> VoiceProfile:
     got: VoiceMeasure | None = None
     for rounds in range(1, MAX_ROUNDS + 1):
         x, srate = espeak.synth(FIT_TEXT, spec())
-        got = measure(x, srate, envelope=False)
+        got = measure(x, srate)
+        if not (math.isfinite(got.pitch_hz) and math.isfinite(got.syllable_rate) and got.syllable_rate > 0):
+            break  # cannot happen with espeak speech; never divide by NaN
         pitch_err = target_pitch / got.pitch_hz
         rate_err = (target_syll / got.syllable_rate) if target_syll else 1.0
         spread_err = target_spread / got.pitch_range_st if got.pitch_range_st > 0 else 1.0
@@ -208,13 +210,13 @@ def build_profile(audio: DecodedAudio) -> VoiceProfile:
         pitch_hz=float(ref.pitch_hz),
         pitch_range=float(target_spread),
         formant_scale=float(formant_scale),
-        rate_wpm=float(round(wpm, 1)),
+        rate_wpm=float(final.rate_wpm),
         syllable_rate=float(target_syll or got.syllable_rate),
-        espeak_pitch_hz=(float(round(final.pitch_hz[0], 1)), float(round(final.pitch_hz[1], 1))) if final.pitch_hz else None,
+        espeak_pitch_hz=(float(final.pitch_hz[0]), float(final.pitch_hz[1])) if final.pitch_hz else None,
         fit_pitch_hz=float(got.pitch_hz),
         fit_pitch_range=float(got.pitch_range_st),
         fit_syllable_rate=float(got.syllable_rate),
-        fit_formant_ratio=float(ratio / formant_scale),
+        fit_formant_ratio=float(formant_ratio(got, ref)[0]),
         base_match=float(match),
     )
 

@@ -177,9 +177,9 @@ def decode(data: bytes, *, max_seconds: float | None = None) -> DecodedAudio:
         demuxer = container.format.name
         detected = _DEMUXER_TO_CONTAINER.get(demuxer)
         if not container.streams.audio:
-            raise AudioDecodeError(
-                "The file holds no audio stream.", detected=detected
-            )
+            # A readable container with no sound in it (a video-only MP4, a
+            # text file FFmpeg probed as something): not audio, not "damaged".
+            raise AudioDecodeError("The file holds no audio stream.")
         if detected is None:
             name = _DEMUXER_NAMES.get(demuxer, demuxer.split(",")[0].upper())
             raise UnsupportedFormatError(f"The file is {name} audio.", detected=name)

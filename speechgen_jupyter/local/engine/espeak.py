@@ -18,6 +18,7 @@ is given, so the files live in a directory whose lowercased path is itself.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import hashlib
 import os
@@ -152,6 +153,10 @@ def _voice_directory() -> Path:
         except OSError:
             continue
         if os.path.isdir(made.lower()) and os.path.samefile(made, made.lower()):
+            # One small file per distinct voice setting; gone when the process ends.
+            import shutil
+
+            atexit.register(shutil.rmtree, made, True)
             return Path(made)
         os.rmdir(made)
     raise EspeakError("no writable directory with a lowercase path for espeak voice files (tried " + ", ".join(candidates) + ")")
@@ -185,7 +190,9 @@ def _voice_file(lib: _Library, spec: EspeakVoiceSpec) -> str:
     name = "v" + hashlib.sha1(text.encode()).hexdigest()[:16]
     path = lib.voice_dir / name
     if not path.exists():
-        tmp = path.with_suffix(".tmp")
+        # A temp cleaner may have removed the directory under a long-lived server.
+        lib.voice_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     return str(path)

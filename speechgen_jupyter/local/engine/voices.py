@@ -19,7 +19,7 @@ store them), so never rename one; add new ones instead.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from .espeak import EspeakVoiceSpec
@@ -106,7 +106,6 @@ class VoiceProfile:
     fit_formant_ratio: float | None = None
     base_match: float | None = None
     version: int = 1
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data."""
