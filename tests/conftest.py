@@ -17,7 +17,7 @@ import pytest
 
 import speechgen_jupyter as sg
 
-KEY = "sk_test_0123456789abcdef_SECRET"
+from fakes import KEY
 
 
 class AsyncAdapter:

@@ -11,8 +11,7 @@ import pytest
 
 import speechgen_jupyter as sg
 from speechgen_jupyter import _shared
-from conftest import KEY
-from test_client_calls import Recorder
+from fakes import KEY, Recorder
 
 
 def test_key_and_base_url_come_from_the_environment_when_the_client_is_built(monkeypatch) -> None:

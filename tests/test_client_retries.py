@@ -17,7 +17,7 @@ import speechgen_jupyter as sg
 from speechgen_jupyter import _constants as C
 from speechgen_jupyter._base_client import RetryState, parse_retry_after
 from media import make_audio
-from test_client_calls import MODEL, Recorder, multipart_fields
+from fakes import MODEL, Recorder, multipart_fields
 
 
 def error(status: int, code: str = "x", message: str = "m", **headers: str) -> httpx.Response:
