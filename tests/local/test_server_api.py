@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import assert_error
+from .helpers import assert_error
 from speechgen_jupyter.local import LocalServer
 
 ENDPOINTS = [

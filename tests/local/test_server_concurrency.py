@@ -9,7 +9,7 @@ from collections import Counter
 import httpx
 import pytest
 
-from conftest import api_client, clone
+from .helpers import api_client, clone
 from speechgen_jupyter.local import LocalServer
 
 

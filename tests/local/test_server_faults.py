@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from conftest import api_client, assert_error, clone
+from .helpers import api_client, assert_error, clone
 from speechgen_jupyter.local import LocalServer
 
 

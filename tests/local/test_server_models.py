@@ -8,7 +8,7 @@ from datetime import datetime
 import httpx
 import pytest
 
-from conftest import api_client, assert_error, clone, files_under
+from .helpers import api_client, assert_error, clone, files_under
 from speechgen_jupyter.local import LocalServer
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from conftest import api_client, assert_error, clone, files_under
+from .helpers import api_client, assert_error, clone, files_under
 from speechgen_jupyter.local import start
 
 KEY = "sg_local_persistence_test_key"

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import api_client
+from .helpers import api_client
 from speechgen_jupyter.local import start
 
 

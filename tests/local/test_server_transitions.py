@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from conftest import api_client, assert_error, clone
+from .helpers import api_client, assert_error, clone
 from speechgen_jupyter.local import LocalServer
 
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import assert_error, clone, files_under
+from .helpers import assert_error, clone, files_under
 from media import make_audio, speech_file
 from speechgen_jupyter.local import LocalServer
 
