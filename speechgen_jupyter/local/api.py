@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from .engine import MEDIA_TYPES, OUTPUT_FORMATS
+from .engine.texts import DEMO_TEXT
 from .ids import MODEL_ID_RE, SAMPLE_TOKEN_RE, new_model_id, new_sample_token, now
 from .jsonbody import read_json_object
 from .limits import (
@@ -34,11 +35,7 @@ from .transitions import Transition
 from .uploads import CloneForm, read_clone_form
 from .views import created_json, model_json, visible_status
 
-DEFAULT_SAMPLE_TITLE = "Default Sample"
-DEFAULT_SAMPLE_TEXT = (
-    "This is a demonstration of the voice clone. "
-    "It was made from your recording, and it can read any text you give it."
-)
+DEFAULT_SAMPLE_TITLE = "Default Sample"  # the page's title for a model's one demo sample
 
 
 def _services(request: Request) -> Services:
@@ -115,7 +112,7 @@ def _persist(services: Services, form: CloneForm, audio: Any, key: str | None) -
         sample_seconds=audio.duration,
         transition=services.transition.to_json(),
     )
-    sample = NewSample(DEFAULT_SAMPLE_TITLE, DEFAULT_SAMPLE_TEXT, new_sample_token())
+    sample = NewSample(DEFAULT_SAMPLE_TITLE, DEMO_TEXT, new_sample_token())
     try:
         record, created = services.store.create_model(model, [sample], (key, form.fingerprint()) if key else None)
     except BaseException:
