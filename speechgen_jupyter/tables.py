@@ -87,6 +87,21 @@ class AudioColumn:
         self.__init__(state["key_column"], state["audio_column"], lambda key: None)  # type: ignore[misc]
 
 
+def _chain(sources: list[AudioColumn]) -> AudioColumn:
+    """One source for a table concatenated from several: each key is asked of each in turn."""
+
+    def fetch(key: Hashable) -> Speech | None:
+        for source in sources:
+            found = source.get(key)
+            if isinstance(found, SpeechgenError):
+                raise found
+            if found is not None:
+                return found
+        return None
+
+    return AudioColumn(sources[0].key_column, sources[0].audio_column, fetch)
+
+
 class SpeechgenFrame(pd.DataFrame):
     """A DataFrame that shows inline players for its audio when displayed as HTML.
 
@@ -100,6 +115,19 @@ class SpeechgenFrame(pd.DataFrame):
     @property
     def _constructor(self) -> Callable[..., SpeechgenFrame]:
         return SpeechgenFrame
+
+    def __finalize__(self, other: Any, method: str | None = None, **kwargs: Any) -> SpeechgenFrame:  # type: ignore[override]
+        """Keep the audio source through `pd.concat` too (pandas only copies it from one frame)."""
+        result = super().__finalize__(other, method=method, **kwargs)
+        inputs = getattr(other, "input_objs", None)
+        if inputs is not None and result._sg_audio is None:
+            sources = [o._sg_audio for o in inputs if getattr(o, "_sg_audio", None) is not None]
+            unique = list({id(s): s for s in sources}.values())
+            if len(unique) == 1:
+                object.__setattr__(result, "_sg_audio", unique[0])
+            elif unique and len({(s.key_column, s.audio_column) for s in unique}) == 1:
+                object.__setattr__(result, "_sg_audio", _chain(unique))
+        return result
 
     def _repr_html_(self) -> str | None:
         try:

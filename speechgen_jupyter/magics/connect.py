@@ -31,8 +31,10 @@ _NO_KEY_IN_CELLS = (
 
 class _ConnectParser(MagicArgumentParser):
     def error(self, message: str) -> Any:
-        # argparse would echo the unexpected words, which may be a key.
-        raise UsageError(f"{self.prog}: unexpected arguments. {self.format_usage().strip()}\n{_NO_KEY_IN_CELLS}")
+        if "unrecognized" in message:
+            # argparse would echo the unexpected words, which may be a key.
+            raise UsageError(f"{self.prog}: unexpected arguments. {self.format_usage().strip()}\n{_NO_KEY_IN_CELLS}")
+        super().error(message)  # these name options only, never values
 
 
 def parser() -> MagicArgumentParser:

@@ -1,0 +1,185 @@
+"""Speaking a DataFrame column: bounded concurrency, order kept, failures marked, faults survived,
+and it works under an already running event loop (as in a notebook)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+
+import speechgen_jupyter as sg
+from speechgen_jupyter.batch import run_in_worker_loop, speak_column, speak_texts
+from speechgen_jupyter.local import LocalServer, start
+from speechgen_jupyter.tables import SpeechgenFrame
+
+pytest_plugins = ["magics_env"]
+
+FAULTS = {"rate": 0.3, "kinds": ["429", "503", "drop", "slow"], "retry_after": 0, "slow_seconds": 0.3, "seed": 42}
+
+
+def sentences(n: int) -> list[str]:
+    return [f"Sentence number {i}, spoken in order." for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def faulty() -> Iterator[LocalServer]:
+    with start(transition="immediate", faults=FAULTS) as srv:
+        yield srv
+
+
+def assert_every_row_spoken_or_marked(out: pd.DataFrame, df: pd.DataFrame, column: str = "text") -> tuple[int, int]:
+    assert list(out.index) == list(df.index) and len(out) == len(df)  # none lost, order kept
+    spoken = failed = 0
+    for idx, speech, error in zip(out.index, out["speech"].tolist(), out["error"].tolist()):
+        assert (speech is None) != (error is None), (idx, speech, error)
+        if speech is not None:
+            assert isinstance(speech, sg.Speech) and speech.text == df.loc[idx, column]  # this row's own audio
+            assert speech.duration and speech.duration > 0.5
+            spoken += 1
+        else:
+            assert isinstance(error, str) and error
+            failed += 1
+    return spoken, failed
+
+
+def test_speak_column_keeps_order_index_and_other_columns(client: sg.Client, voice_id: str) -> None:
+    df = pd.DataFrame({"text": sentences(12), "n": range(12)}, index=[f"row{i}" for i in range(12)])
+    out = speak_column(df, "text", voice=voice_id, client=client, concurrency=4, progress=False)
+    assert type(out) is SpeechgenFrame
+    assert list(out.columns) == ["text", "n", "speech", "error"]
+    assert assert_every_row_spoken_or_marked(out, df) == (12, 0)
+    assert list(df.columns) == ["text", "n"]  # the input is not modified
+    assert out._repr_html_().count("<audio") == 12
+    csv = out.to_csv()
+    assert "base64" not in csv and "<Speech MP3" in csv
+
+
+def test_faults_every_row_ends_spoken_or_marked(faulty: LocalServer, voice_id: str) -> None:
+    """30 % of requests fail (429, 503, dropped connections, slow answers); with no retries
+    many rows fail: each is marked with its error, the rest are spoken, in order."""
+    df = pd.DataFrame({"text": sentences(40)})
+    with sg.Client(api_key=faulty.api_key, base_url=faulty.base_url, max_retries=0) as no_retries:
+        out = speak_column(df, "text", voice=voice_id, client=no_retries, concurrency=8, progress=False)
+    spoken, failed = assert_every_row_spoken_or_marked(out, df)
+    assert spoken > 0 and failed > 0 and spoken + failed == 40
+    errors = set(out["error"].dropna().str.split(":").str[0])
+    assert errors <= {"RateLimitError", "ServerError", "ConnectionError", "TimeoutError"}, errors
+
+
+def test_faults_with_retries_lose_nothing(faulty: LocalServer, voice_id: str) -> None:
+    df = pd.DataFrame({"text": sentences(40)})
+    with sg.Client(api_key=faulty.api_key, base_url=faulty.base_url) as retrying:
+        out = speak_column(df, "text", voice=voice_id, client=retrying, concurrency=8, progress=False)
+    spoken, failed = assert_every_row_spoken_or_marked(out, df)
+    assert spoken >= 36  # 0.3 ** 4 per row: a rare row may still fail, and is then marked
+
+
+def test_empty_rows_are_marked_without_a_request_and_voices_per_row(client: sg.Client) -> None:
+    voices = [v.voice_id for v in client.list_voices() if v.kind == "builtin"][:2]
+    df = pd.DataFrame({"text": ["Hello.", None, "  ", float("nan"), "Bye."], "voice": [voices[0], voices[1], voices[0], voices[1], voices[1]]})
+    out = speak_column(df, "text", voice_column="voice", client=client, progress=False)
+    assert [s.voice if s is not None else None for s in out["speech"]] == [voices[0], None, None, None, voices[1]]
+    assert out["error"].notna().tolist() == [False, True, True, True, False]
+
+
+def test_a_long_row_is_split_and_joined(client: sg.Client, voice_id: str) -> None:
+    long = " ".join(f"This is sentence {i} of a long row." for i in range(200))  # ~7,000 characters
+    (item,) = speak_texts([long], voice_id, client=client, progress=False, format="wav")
+    assert item.ok and item.speech.text == long and item.speech.duration > 200
+
+
+def test_works_under_a_running_event_loop(client: sg.Client, voice_id: str) -> None:
+    """A notebook cell runs inside the kernel's event loop; asyncio.run would fail there."""
+    df = pd.DataFrame({"text": sentences(6)})
+
+    async def notebook_cell() -> pd.DataFrame:
+        asyncio.get_running_loop()  # a loop is running, as in Jupyter
+        return speak_column(df, "text", voice=voice_id, client=client, progress=False)
+
+    out = asyncio.run(notebook_cell())
+    assert assert_every_row_spoken_or_marked(out, df) == (6, 0)
+
+
+def test_concurrency_is_bounded(server: LocalServer, voice_id: str) -> None:
+    import httpx
+
+    in_flight = peak = 0
+    lock = threading.Lock()
+
+    async def enter(request: httpx.Request) -> None:
+        nonlocal in_flight, peak
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+
+    async def leave(response: httpx.Response) -> None:
+        nonlocal in_flight
+        await response.aread()
+        with lock:
+            in_flight -= 1
+
+    class Counting(sg.Client):
+        def to_async(self) -> sg.AsyncClient:
+            http = httpx.AsyncClient(event_hooks={"request": [enter], "response": [leave]})
+            return sg.AsyncClient(api_key=self.api_key, base_url=self.base_url, http_client=http)
+
+    with Counting(api_key=server.api_key, base_url=server.base_url) as counting:
+        items = speak_texts(sentences(24), voice_id, client=counting, concurrency=3, progress=False)
+    assert all(i.ok for i in items)
+    assert 1 < peak <= 3
+
+
+def test_progress_bar_counts_every_row(client: sg.Client, voice_id: str, capsys) -> None:
+    speak_texts(sentences(5) + [""], voice_id, client=client, progress=True, desc="Batch")
+    err = capsys.readouterr().err
+    assert "Batch" in err and "6/6" in err and "1 failed" in err
+
+
+def test_a_bug_stops_the_batch_and_raises(client: sg.Client, voice_id: str, monkeypatch) -> None:
+    import speechgen_jupyter.batch as batch
+
+    async def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug, not a failed request")
+
+    monkeypatch.setattr(batch, "aspeak_long", broken)
+    with pytest.raises(ZeroDivisionError):
+        speak_texts(sentences(3), voice_id, client=client, progress=False)
+
+
+def test_interrupting_the_wait_cancels_the_work() -> None:
+    cancelled = threading.Event()
+
+    async def work(report) -> None:
+        try:
+            for i in range(1000):
+                report(i)
+                await asyncio.sleep(0.01)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    def interrupt(i: int) -> None:
+        if i == 3:
+            raise KeyboardInterrupt
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_in_worker_loop(work, on_report=interrupt)
+    assert cancelled.is_set() and time.monotonic() - started < 5
+    assert not any(t.name == "speechgen-batch" and t.is_alive() for t in threading.enumerate())
+
+
+def test_bad_arguments_are_refused_before_any_request(client: sg.Client, voice_id: str) -> None:
+    df = pd.DataFrame({"text": ["a"]})
+    with pytest.raises(sg.InvalidInputError, match="No column"):
+        speak_column(df, "txt", voice=voice_id, client=client)
+    with pytest.raises(sg.InvalidInputError, match="either"):
+        speak_column(df, "text", client=client)
+    with pytest.raises(sg.InvalidInputError, match="format"):
+        speak_column(df, "text", voice=voice_id, client=client, format="mp4")
+    with pytest.raises(sg.InvalidInputError, match="concurrency"):
+        speak_texts(["a"], voice_id, client=client, concurrency=0)
