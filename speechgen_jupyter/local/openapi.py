@@ -25,6 +25,9 @@ from .transitions import PROGRESSIONS
 
 
 _REF = "#/components/schemas/"
+# What uploads.py enforces, in ECMA-262 regex: C0/C1 control characters are refused.
+_NAME_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+_DESCRIPTION_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
 _DESCRIPTIONS = {
     400: "The request is malformed or a field is missing or invalid.",
     401: "The API key is missing or wrong.",
@@ -182,7 +185,7 @@ def _schemas(admin: bool) -> dict[str, Any]:
             "type": "object",
             "required": ["text", "voice"],
             "properties": {
-                "text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_CHARS},
+                "text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_CHARS, "pattern": r"\S", "description": "Not blank."},
                 "voice": {"type": "string", "minLength": 1, "description": "A voice_id from GET /v1/voices."},
                 "format": {"type": "string", "enum": list(OUTPUT_FORMATS), "default": "mp3"},
             },
@@ -196,8 +199,19 @@ def _schemas(admin: bool) -> dict[str, Any]:
                     "format": "binary",
                     "description": f"MP3 (recommended), WAV, M4A, FLAC or OGG; 10 s to 5 min; at most {MAX_AUDIO_BYTES} bytes.",
                 },
-                "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_CHARS},
-                "description": {"type": "string", "maxLength": MAX_DESCRIPTION_CHARS},
+                "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": MAX_NAME_CHARS,
+                    "pattern": _NAME_PATTERN,
+                    "description": "Not blank; no control characters (newlines included).",
+                },
+                "description": {
+                    "type": "string",
+                    "maxLength": MAX_DESCRIPTION_CHARS,
+                    "pattern": _DESCRIPTION_PATTERN,
+                    "description": "No control characters other than newlines and tabs.",
+                },
                 "enhance_quality": {"type": "string", "enum": ["true", "false"], "default": "false"},
             },
         },
