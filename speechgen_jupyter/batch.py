@@ -43,7 +43,7 @@ from .types import Speech
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .client import AsyncClient, Client
+    from .client import Client
     from .tables import SpeechgenFrame
 
 __all__ = ["BatchItem", "speak_texts", "speak_column", "DEFAULT_CONCURRENCY"]
@@ -103,7 +103,7 @@ def speak_texts(
 
     results: list[BatchItem | None] = [None] * n
     pending: list[tuple[int, str, str]] = []
-    for i, (raw, v) in enumerate(zip(texts, voices)):
+    for i, (raw, v) in enumerate(zip(texts, voices, strict=True)):
         text = _as_text(raw)
         if text is None:
             results[i] = BatchItem(i, None, v, error=InvalidInputError("There is no text in this row."))

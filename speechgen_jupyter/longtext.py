@@ -280,6 +280,8 @@ def _encode_wav_as(wav: bytes, fmt: str) -> bytes:
         ) from err
     codec, rates, bit_rate = {"ogg": ("libopus", (48000, 24000, 16000, 12000, 8000), 48_000), "flac": ("flac", None, None)}[fmt]
     out = io.BytesIO()
+    source: Any
+    target: Any
     with av.open(io.BytesIO(wav)) as source, av.open(out, mode="w", format=fmt) as target:
         src = source.streams.audio[0]
         rate = src.codec_context.sample_rate

@@ -24,6 +24,7 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Hashable, Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -170,12 +171,12 @@ def _render_html(frame: SpeechgenFrame) -> str | None:
             value = replaced[pos]
             token = f"sg{nonce}x{j}x{pos}x"
             if isinstance(value, Speech):
-                cells[token] = (lambda s=value: s._repr_html_())
+                cells[token] = partial(Speech._repr_html_, value)
             elif keys is not None and source is not None:
                 key = keys.iloc[pos]
                 if not _is_key(key):
                     continue
-                cells[token] = (lambda k=key, text=value, src=source: _source_cell(src, k, text))
+                cells[token] = partial(_source_cell, source, key, value)
             else:
                 continue
             replaced[pos] = token
@@ -257,7 +258,10 @@ def _frame(rows: list[dict[str, Any]], columns: Iterable[str], audio: AudioColum
     return frame
 
 
-def _sample_fetcher(client: Client, by_key: dict[Hashable, tuple[Sample, VoiceModel | None]]) -> Callable[[Hashable], Speech | None]:
+_SampleMap = dict[Hashable, tuple[Sample, VoiceModel | None]]
+
+
+def _sample_fetcher(client: Client, by_key: _SampleMap) -> Callable[[Hashable], Speech | None]:
     def fetch(key: Hashable) -> Speech | None:
         found = by_key.get(key)
         if found is None or not found[0].audio_url:

@@ -18,6 +18,7 @@ import pytest
 import speechgen_jupyter as sg
 from speechgen_jupyter.local import LocalServer, start
 
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[LocalServer]:
     with start(transition="immediate") as srv:
@@ -72,7 +73,6 @@ def shell(_ipython: Any, shared: sg.Client) -> Iterator[Any]:
     """The shell, with display() outputs captured in `shell.display_pub.outputs`
     and every SpeechgenMagics setting restored after the test."""
     from IPython.core.displaypub import CapturingDisplayPublisher
-
     from magics_calls import magics_of
 
     magics = magics_of(_ipython)

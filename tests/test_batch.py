@@ -34,7 +34,7 @@ def faulty() -> Iterator[LocalServer]:
 def assert_every_row_spoken_or_marked(out: pd.DataFrame, df: pd.DataFrame, column: str = "text") -> tuple[int, int]:
     assert list(out.index) == list(df.index) and len(out) == len(df)  # none lost, order kept
     spoken = failed = 0
-    for idx, speech, error in zip(out.index, out["speech"].tolist(), out["error"].tolist()):
+    for idx, speech, error in zip(out.index, out["speech"].tolist(), out["error"].tolist(), strict=True):
         assert (speech is None) != (error is None), (idx, speech, error)
         if speech is not None:
             assert isinstance(speech, sg.Speech) and speech.text == df.loc[idx, column]  # this row's own audio
@@ -80,7 +80,9 @@ def test_faults_with_retries_lose_nothing(faulty: LocalServer, voice_id: str) ->
 
 def test_empty_rows_are_marked_without_a_request_and_voices_per_row(client: sg.Client) -> None:
     voices = [v.voice_id for v in client.list_voices() if v.kind == "builtin"][:2]
-    df = pd.DataFrame({"text": ["Hello.", None, "  ", float("nan"), "Bye."], "voice": [voices[0], voices[1], voices[0], voices[1], voices[1]]})
+    df = pd.DataFrame(
+        {"text": ["Hello.", None, "  ", float("nan"), "Bye."], "voice": [voices[0], voices[1], voices[0], voices[1], voices[1]]}
+    )
     out = speak_column(df, "text", voice_column="voice", client=client, progress=False)
     assert [s.voice if s is not None else None for s in out["speech"]] == [voices[0], None, None, None, voices[1]]
     assert out["error"].notna().tolist() == [False, True, True, True, False]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from IPython.core.error import UsageError
+from magics_calls import TEXT, magics_of, ok, run
 
 import speechgen_jupyter as sg
-from magics_calls import TEXT, magics_of, ok, run
 
 pytest_plugins = ["magics_env"]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from IPython.core.error import UsageError
+from magics_calls import ok, run
 
 import speechgen_jupyter as sg
-from magics_calls import ok, run
 from speechgen_jupyter.magics.dispatch import SUBCOMMANDS
 from speechgen_jupyter.tables import MODEL_COLUMNS, SpeechgenFrame
 
@@ -74,6 +74,12 @@ def test_models_is_a_dataframe_with_the_issue_columns(shell, ready_model: sg.Voi
     ready = ok(shell, "%speechgen models --status ready")
     assert set(ready["status"]) == {"ready"} and ready_model.model_id in set(ready["model_id"])
     assert ok(shell, "%speechgen models --status failed").empty
+
+
+def test_a_trailing_semicolon_hides_the_table_but_still_captures(shell) -> None:
+    shell.user_ns.pop("quiet", None)
+    assert ok(shell, "%speechgen quiet << models;") is None
+    assert isinstance(shell.user_ns["quiet"], SpeechgenFrame)
 
 
 def test_voices_lists_builtin_and_cloned(shell, client: sg.Client, ready_model: sg.VoiceModel) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 from IPython.core.error import UsageError
+from magics_calls import ok, run
 
 import speechgen_jupyter as sg
-from magics_calls import ok, run
 from speechgen_jupyter import _shared
 
 pytest_plugins = ["magics_env"]
@@ -54,7 +54,11 @@ def test_a_wrong_key_is_a_short_error_and_keeps_the_previous_connection(shell, s
 
 @pytest.mark.parametrize(
     "line",
-    ["connect sk_live_typed_into_a_cell", "connect --api-key sk_live_typed_into_a_cell", "connect --key=sk_live_typed_into_a_cell"],
+    [
+        "connect sk_live_typed_into_a_cell",
+        "connect --api-key sk_live_typed_into_a_cell",
+        "connect --key=sk_live_typed_into_a_cell",
+    ],
 )
 def test_a_key_typed_into_the_cell_is_refused_without_echoing_it(shell, monkeypatch, capsys, line: str) -> None:
     before = sg.get_client()

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from IPython.core.error import UsageError
+from magics_calls import run
 
 import speechgen_jupyter as sg
-from magics_calls import run
 
 pytest_plugins = ["magics_env"]
 

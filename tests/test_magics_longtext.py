@@ -8,11 +8,10 @@ import struct
 from collections.abc import Iterator
 
 import httpx
-
 import pytest
+from magics_calls import ok
 
 import speechgen_jupyter as sg
-from magics_calls import ok
 from speechgen_jupyter.longtext import LongText, join_speech, speak_long, split_text
 
 pytest_plugins = ["magics_env"]

@@ -19,7 +19,9 @@ def html_of(cell) -> str:
     return "".join(o.get("data", {}).get("text/html", "") for o in cell.get("outputs", []))
 
 
-def test_the_notebook_runs_and_shows_players_and_tables(server: LocalServer, sample_mp3: bytes, tmp_path: Path, monkeypatch) -> None:
+def test_the_notebook_runs_and_shows_players_and_tables(
+    server: LocalServer, sample_mp3: bytes, tmp_path: Path, monkeypatch
+) -> None:
     sample = tmp_path / "sample.mp3"
     sample.write_bytes(sample_mp3)
     # The kernel inherits this environment: the shared client it builds speaks to the test server.

@@ -8,7 +8,12 @@ import pytest
 from IPython.core.error import UsageError
 
 from speechgen_jupyter.magics.dispatch import SUBCOMMANDS, subcommand
-from speechgen_jupyter.magics.parsing import HelpShown, interpolate, split_capture, split_line
+from speechgen_jupyter.magics.parsing import (
+    HelpShown,
+    interpolate,
+    split_capture,
+    split_line,
+)
 
 
 @pytest.mark.parametrize(

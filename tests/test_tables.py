@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 
 import speechgen_jupyter as sg
-from speechgen_jupyter.tables import MODEL_COLUMNS, SpeechgenFrame, models_table, samples_table, voices_table
+from speechgen_jupyter.tables import (
+    MODEL_COLUMNS,
+    SpeechgenFrame,
+    models_table,
+    samples_table,
+    voices_table,
+)
 
 pytest_plugins = ["magics_env"]
 

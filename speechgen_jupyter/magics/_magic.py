@@ -12,7 +12,12 @@ from typing import Any
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from traitlets import Bool, Enum, Float, Int, Unicode, validate
 
-from .._constants import DEFAULT_OUTPUT_FORMAT, DEFAULT_WAIT_TIMEOUT, MAX_TEXT_CHARS, OUTPUT_FORMATS
+from .._constants import (
+    DEFAULT_OUTPUT_FORMAT,
+    DEFAULT_WAIT_TIMEOUT,
+    MAX_TEXT_CHARS,
+    OUTPUT_FORMATS,
+)
 from ._context import Context, user_errors
 
 __all__ = ["SpeechgenMagics"]

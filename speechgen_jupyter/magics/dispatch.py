@@ -36,7 +36,10 @@ def subcommand(name: str) -> ModuleType:
 
 
 def run_line(ctx: Context, line: str) -> Any:
-    """`%speechgen [NAME <<] SUBCOMMAND [options]`."""
+    """`%speechgen [NAME <<] SUBCOMMAND [options][;]` (a trailing `;` hides the result, as in Python)."""
+    silenced = line.rstrip().endswith(";")
+    if silenced:
+        line = line.rstrip()[:-1]
     capture, rest = split_capture(line)
     words = split_line(rest)
     if not words or words[0] in ("-h", "--help"):
@@ -53,4 +56,4 @@ def run_line(ctx: Context, line: str) -> Any:
         return None
     result = module.run(ctx, args)
     ctx.store(capture, result)
-    return result
+    return None if silenced else result

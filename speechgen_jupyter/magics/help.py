@@ -39,7 +39,8 @@ def parser() -> MagicArgumentParser:
 
 
 def text(subcommand: str | None = None) -> str:
-    from .dispatch import SUBCOMMANDS, subcommand as load
+    from .dispatch import SUBCOMMANDS
+    from .dispatch import subcommand as load
 
     if subcommand in ("speak", "%%speechgen", "cell"):
         from .speak import parser as speak_parser
