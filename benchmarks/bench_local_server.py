@@ -162,7 +162,7 @@ def bench_memory(server: Server, api: httpx.Client, big_wav: bytes, junk: bytes)
     ]:
         before = server.memory_kb("VmRSS")
         server.reset_peak()
-        r = upload(api, data, "memory")
+        r = upload(api, data, "memory", filename)
         if until_ready and r.status_code == 201:
             api.get(f"/v1/models/{r.json()['model_id']}")
         peak = server.memory_kb("VmHWM")

@@ -145,9 +145,9 @@ async def voice_clone(request: Request) -> Response:
                 model_id, fingerprint = hit
                 if fingerprint != form.fingerprint():
                     raise _reused_key(model_id)
-                record = await run_in_threadpool(services.store.get_model, model_id)
-                if record is not None:
-                    return await run_in_threadpool(_created_response, request, record, True)
+                replayed = await run_in_threadpool(services.store.get_model, model_id)
+                if replayed is not None:  # (None: deleted since, and its key with it: create anew)
+                    return await run_in_threadpool(_created_response, request, replayed, True)
         audio = await run_in_threadpool(_check_sample, form)
         try:
             record, created = await run_in_threadpool(_persist, services, form, audio, key)

@@ -16,7 +16,7 @@ from typing import Any
 
 from .problems import ApiError
 from .store import ModelRecord, Store
-from .transitions import Transition
+from .views import visible_status
 
 _CACHE_SIZE = 128
 
@@ -73,7 +73,7 @@ class Speaker:
         record = None
         if voice is None:
             record = self._store.model_by_voice(voice_id) if voice_id.startswith("custom-") else None
-            if record is None or Transition.from_json(record.transition).visible_status(record, at) != "ready":
+            if record is None or visible_status(record, at) != "ready":
                 raise ApiError(
                     404,
                     "voice_not_found",

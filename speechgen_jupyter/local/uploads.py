@@ -13,19 +13,19 @@ only once `read_clone_form` returns.
 from __future__ import annotations
 
 import codecs
-import os
 import hashlib
 import json
 import ntpath
+import os
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import anyio
 from python_multipart.exceptions import FormParserError
-from starlette.requests import ClientDisconnect
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
 from .blobs import Blobs
 from .limits import (
@@ -36,6 +36,9 @@ from .limits import (
     MAX_NAME_CHARS,
 )
 from .problems import ApiError
+
+if TYPE_CHECKING:  # a typing-only name in python-multipart
+    from python_multipart.multipart import MultipartCallbacks
 
 MAX_PARTS = 16
 _MAX_PART_HEADER_BYTES = 8 * 1024
@@ -99,7 +102,7 @@ class _Collector:
         self._part_is_audio = False
         self._buffer = bytearray()
 
-    def callbacks(self) -> dict[str, Any]:
+    def callbacks(self) -> MultipartCallbacks:
         return {
             "on_part_begin": self.on_part_begin,
             "on_header_field": self.on_header_field,

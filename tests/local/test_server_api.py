@@ -10,8 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .helpers import assert_error
 from speechgen_jupyter.local import LocalServer
+
+from .helpers import assert_error
 
 ENDPOINTS = [
     ("GET", "/v1/models"),

@@ -6,11 +6,11 @@ import logging
 import threading
 from collections import Counter
 
-import httpx
 import pytest
 
-from .helpers import api_client, clone
 from speechgen_jupyter.local import LocalServer
+
+from .helpers import api_client, clone
 
 
 class _Collect(logging.Handler):

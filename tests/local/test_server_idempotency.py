@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from .helpers import api_client, assert_error, clone
 from speechgen_jupyter.local import LocalServer
+
+from .helpers import api_client, assert_error, clone
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,9 @@ from datetime import datetime
 import httpx
 import pytest
 
-from .helpers import api_client, assert_error, clone, files_under
 from speechgen_jupyter.local import LocalServer
+
+from .helpers import api_client, assert_error, clone, files_under
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 CREATED_KEYS = {"model_id", "name", "description", "status", "created_at", "estimated_completion", "samples"}

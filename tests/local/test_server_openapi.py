@@ -14,7 +14,7 @@ import pytest
 
 from speechgen_jupyter.local import LocalServer, start
 
-from .helpers import api_client, clone
+from .helpers import clone
 
 spec_validator = pytest.importorskip("openapi_spec_validator")
 schema_validator = pytest.importorskip("openapi_schema_validator")

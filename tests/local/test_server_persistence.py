@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from .helpers import api_client, assert_error, clone, files_under
 from speechgen_jupyter.local import start
+
+from .helpers import api_client, assert_error, clone, files_under
 
 KEY = "sg_local_persistence_test_key"
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .helpers import api_client
 from speechgen_jupyter.local import start
+
+from .helpers import api_client
 
 
 def test_start_serves_on_a_free_loopback_port_and_stop_ends_it(tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ import time
 import httpx
 import pytest
 
-from .helpers import api_client, assert_error, clone
 from speechgen_jupyter.local import LocalServer
+
+from .helpers import api_client, assert_error, clone
 
 
 def wait_until_settled(api: httpx.Client, model_id: str, deadline: float = 60.0) -> tuple[dict, int]:

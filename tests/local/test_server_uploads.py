@@ -13,10 +13,11 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from media import make_audio, speech_file
+
+from speechgen_jupyter.local import LocalServer
 
 from .helpers import assert_error, clone, files_under
-from media import make_audio, speech_file
-from speechgen_jupyter.local import LocalServer
 
 MAX = 10 * 1024 * 1024
 BOUNDARY = "sgtestboundary0123456789"
@@ -148,7 +149,6 @@ def test_a_client_that_disconnects_mid_upload_leaves_no_temp_file(server: LocalS
 def noisy_speech(snr_db: float = 0.0) -> bytes:
     """Engine speech under white noise at `snr_db`, as WAV."""
     import numpy as np
-
     from media import encode, speech
 
     x, rate = speech(14.0, "en-us-male-2", sample_rate=16_000)
@@ -160,7 +160,6 @@ def noisy_speech(snr_db: float = 0.0) -> bytes:
 def two_speakers() -> bytes:
     """A deep male and a bright female voice taking 2 s turns, as WAV."""
     import numpy as np
-
     from media import encode, speech
 
     male, rate = speech(14.0, "en-us-male-1", sample_rate=16_000)
