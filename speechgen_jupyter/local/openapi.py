@@ -23,7 +23,6 @@ from .limits import (
 )
 from .transitions import PROGRESSIONS
 
-
 _REF = "#/components/schemas/"
 # What uploads.py enforces, in ECMA-262 regex: C0/C1 control characters are refused.
 _NAME_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"

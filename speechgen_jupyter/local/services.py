@@ -14,8 +14,8 @@ from pathlib import Path
 
 from .blobs import Blobs
 from .costs import CostModel
-from .speech import Speaker
 from .faults import FaultConfig, FaultInjector
+from .speech import Speaker
 from .store import Store
 from .transitions import Transition
 from .worker import CloneWorker
