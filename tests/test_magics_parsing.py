@@ -106,3 +106,20 @@ def test_parser_errors_are_usage_errors_and_help_is_not_an_error() -> None:
         clone.parse(["--help"])
     args = clone.parse(["my sample.mp3", "--name", "My voice", "--enhance", "-d", "A b"])
     assert (args.path, args.name, args.enhance, args.description, args.wait) == ("my sample.mp3", "My voice", True, "A b", False)
+
+
+def test_load_ext_imports_nothing_heavy() -> None:
+    """`%load_ext` must stay instant: the client, pandas and tqdm load with the first command."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "ip = InteractiveShell.instance()\n"
+        "ip.run_line_magic('load_ext', 'speechgen_jupyter')\n"
+        "assert 'speechgen' in ip.magics_manager.magics['cell']\n"
+        "print(','.join(m for m in ('httpx', 'pandas', 'tqdm', 'numpy', 'av', 'anyio') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
