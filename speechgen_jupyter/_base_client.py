@@ -298,9 +298,10 @@ def transport_error(err: httpx.HTTPError, url: httpx.URL, attempts: int) -> Spee
             f"The Speechgen server at {where} did not answer in time{tried}. "
             f"Try again, or give the client a longer timeout: Client(timeout=120)."
         )
+    detail = str(err).strip().rstrip(".")
     return ConnectionError(
         f"Could not reach the Speechgen server at {where}{tried}: {type(err).__name__}"
-        f"{': ' + str(err) if str(err) else ''}. Check the network and the base URL."
+        f"{': ' + detail if detail else ''}. Check the network and the base URL."
     )
 
 
