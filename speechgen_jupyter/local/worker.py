@@ -35,6 +35,8 @@ from .transitions import Transition
 logger = logging.getLogger("speechgen_jupyter.local.worker")
 
 MAX_ATTEMPTS = 3
+#: The engine's one-time start-up cost (measured ~1.5 s on 2 cores); only the first server of a process pays it.
+WARM_UP_SECONDS = 1.5
 
 
 @dataclass
@@ -55,6 +57,7 @@ class CloneWorker:
         self._settled = threading.Condition()
         self._running: tuple[_Job, float] | None = None  # job and when it started
         self._stopping = False
+        self._warming = True
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------
@@ -103,6 +106,8 @@ class CloneWorker:
         """When a model queued now would be ready: the work ahead of it plus its own."""
         with self._lock:
             ahead = sum(self.costs.predict(j.audio_seconds, j.enhance) for j in self._queue)
+            if self._warming:
+                ahead += WARM_UP_SECONDS
             if self._running is not None:
                 job, started = self._running
                 ahead += max(self.costs.predict(job.audio_seconds, job.enhance) - (time.monotonic() - started), 0.0)
@@ -158,6 +163,8 @@ class CloneWorker:
             warm_up()
         except Exception:  # pragma: no cover - a clone will report the real problem
             logger.exception("engine warm-up failed")
+        with self._lock:
+            self._warming = False
 
     def _process(self, job: _Job) -> None:
         attempts = self._store.start_attempt(job.model_id)
