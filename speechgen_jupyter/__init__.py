@@ -41,6 +41,15 @@ _LAZY: dict[str, str] = {
     "AudioInfo": ".audio",
     "inspect_audio": ".audio",
     "check_sample": ".audio",
+    "speak_column": ".batch",
+    "speak_texts": ".batch",
+    "BatchItem": ".batch",
+    "models_table": ".tables",
+    "voices_table": ".tables",
+    "samples_table": ".tables",
+    "SpeechgenFrame": ".tables",
+    "split_text": ".longtext",
+    "speak_long": ".longtext",
 }
 _ERRORS = (
     "SpeechgenError",
@@ -64,7 +73,7 @@ _ERRORS = (
 )
 _LAZY.update({name: ".errors" for name in _ERRORS})
 
-__all__ = ["__version__", "load_ipython_extension", *_LAZY]
+__all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:
@@ -85,3 +94,10 @@ def load_ipython_extension(ipython: Any) -> None:
     from .magics import load_ipython_extension as _load
 
     _load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """`%unload_ext speechgen_jupyter`."""
+    from .magics import unload_ipython_extension as _unload
+
+    _unload(ipython)
