@@ -7,6 +7,8 @@ control on the sample URLs (like a CDN's unguessable paths).
 
 from __future__ import annotations
 
+import math
+
 import re
 import secrets
 import time
@@ -44,14 +46,20 @@ def now() -> float:
 
 
 def iso(ts: float | None) -> str | None:
-    """ISO 8601 in UTC with a Z, to the second, as the page's examples are."""
+    """ISO 8601 in UTC with a Z, to the millisecond.
+
+    The page's examples show whole seconds; a fraction is the same format to
+    any ISO 8601 reader, and whole seconds would make a client that sleeps
+    until `estimated_completion` wake up to a second late.
+    """
     if ts is None:
         return None
-    return datetime.fromtimestamp(int(ts), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    millis = int(ts * 1000)
+    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"
 
 
 def iso_ceil(ts: float | None) -> str | None:
-    """Like `iso`, rounded up: an estimate must not promise a second too early."""
+    """Like `iso`, rounded up to the millisecond: an estimate must not promise readiness too early."""
     if ts is None:
         return None
-    return iso(float(int(ts) + (0 if ts == int(ts) else 1)))
+    return iso(math.ceil(ts * 1000) / 1000)

@@ -102,7 +102,7 @@ def _operation(
 
 def _schemas(admin: bool) -> dict[str, Any]:
     string = {"type": "string"}
-    timestamp = {"type": "string", "format": "date-time", "example": "2024-01-15T10:30:00Z"}
+    timestamp = {"type": "string", "format": "date-time", "example": "2024-01-15T10:30:00.000Z"}
     schemas: dict[str, Any] = {
         "Error": {
             "type": "object",

@@ -12,13 +12,13 @@ from speechgen_jupyter.local import LocalServer
 
 from .helpers import api_client, assert_error, clone, files_under
 
-ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 CREATED_KEYS = {"model_id", "name", "description", "status", "created_at", "estimated_completion", "samples"}
 
 
 def parse_time(text: str) -> datetime:
     assert ISO_Z.match(text), text
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @pytest.fixture(scope="module")
