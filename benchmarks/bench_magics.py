@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 
 import speechgen_jupyter as sg
 from benchmarks._report import Row, median, print_rows
+from benchmarks._server import server_process
 from speechgen_jupyter.batch import speak_texts
 
 N = 200
@@ -39,27 +37,6 @@ ROUNDS = 3
 
 def sentences(n: int = N) -> list[str]:
     return [f"This is short sentence number {i} for the batch." for i in range(n)]
-
-
-@contextmanager
-def server_process() -> Iterator[tuple[str, str]]:
-    """(base_url, key) of a local server running in a child process, stopped afterwards."""
-    key = "sg_bench_" + secrets.token_hex(12)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "speechgen_jupyter.local", "--port", "0", "--api-key", key, "--transition", "immediate"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("Speechgen local server at "):
-                yield line.split(" at ", 1)[1].strip(), key
-                break
-        else:
-            raise RuntimeError("the local server did not start")
-    finally:
-        proc.terminate()
-        proc.wait(15)
 
 
 def sequential(client: sg.Client, texts: list[str], voice: str) -> float:
@@ -101,7 +78,8 @@ def raw_httpx(base_url: str, key: str, texts: list[str], voice: str) -> float:
 
 def bench_batch() -> list[Row]:
     texts = sentences()
-    with server_process() as (base_url, key):
+    with server_process("--transition", "immediate") as server:
+        base_url, key = server.base_url, server.api_key
         client = sg.Client(api_key=key, base_url=base_url)
         voice = next(v.voice_id for v in client.list_voices() if v.kind == "builtin")
         for text in texts[:20]:  # warm the engine and the pools

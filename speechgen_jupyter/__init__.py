@@ -18,11 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ._shared import connect, connect_local, get_client, local_server, set_client
-    from .client import AsyncClient, Client
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from ._shared import connect, connect_local, get_client, local_server, set_client  # noqa: F401
+    from .audio import AudioInfo, check_sample, inspect_audio  # noqa: F401
+    from .batch import BatchItem, speak_column, speak_texts  # noqa: F401
+    from .client import AsyncClient, Client  # noqa: F401
     from .errors import *  # noqa: F403
-    from .types import ModelStatus, Sample, Speech, Voice, VoiceModel, WaitProgress
+    from .longtext import speak_long, split_text  # noqa: F401
+    from .tables import SpeechgenFrame, models_table, samples_table, voices_table  # noqa: F401
+    from .types import ModelStatus, Sample, Speech, Voice, VoiceModel, WaitProgress  # noqa: F401
 
 _LAZY: dict[str, str] = {
     "Client": ".client",

@@ -28,7 +28,7 @@ MAX_RETRY_AFTER = 60.0
 # wait_for_model polling: start fast, never hammer, never sleep past readiness by much.
 POLL_MIN_INTERVAL = 0.25
 POLL_MAX_INTERVAL = 5.0
-POLL_LAND_WINDOW = 1.0  # within this many seconds of the estimate, sleep to it
+POLL_LAND_WINDOW = 2.0  # within this many seconds of the estimate, sleep to it
 POLL_LAND_MARGIN = 0.05
 DEFAULT_WAIT_TIMEOUT = 600.0
 
