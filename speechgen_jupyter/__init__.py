@@ -17,6 +17,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .errors import __all__ as _ERROR_NAMES  # standard library only: cheap
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._shared import connect, connect_local, get_client, local_server, set_client  # noqa: F401
@@ -55,27 +56,7 @@ _LAZY: dict[str, str] = {
     "split_text": ".longtext",
     "speak_long": ".longtext",
 }
-_ERRORS = (
-    "SpeechgenError",
-    "ConfigurationError",
-    "InvalidInputError",
-    "APIError",
-    "BadRequestError",
-    "AuthenticationError",
-    "PermissionDeniedError",
-    "NotFoundError",
-    "ConflictError",
-    "PayloadTooLargeError",
-    "UnsupportedMediaTypeError",
-    "AudioValidationError",
-    "RateLimitError",
-    "ServerError",
-    "ServerNotAvailableError",
-    "ConnectionError",
-    "TimeoutError",
-    "ModelFailedError",
-)
-_LAZY.update({name: ".errors" for name in _ERRORS})
+_LAZY.update({name: ".errors" for name in _ERROR_NAMES})
 
 __all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension", *_LAZY]
 

@@ -95,3 +95,16 @@ def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never pick up a developer's real key or server by accident."""
     monkeypatch.delenv("SPEECHGEN_API_KEY", raising=False)
     monkeypatch.delenv("SPEECHGEN_BASE_URL", raising=False)
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record the delays the client asks for (retry backoff, polling) instead of waiting them out."""
+    recorded: list[float] = []
+
+    async def fake_async_sleep(delay: float) -> None:
+        recorded.append(delay)
+
+    monkeypatch.setattr("speechgen_jupyter.client._sleep", recorded.append)
+    monkeypatch.setattr("speechgen_jupyter.client._async_sleep", fake_async_sleep)
+    return recorded

@@ -71,19 +71,6 @@ def test_client_errors_other_than_429_are_never_retried(make_client) -> None:
         assert len(server.requests) == 1, status
 
 
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record the delays the client asks for instead of waiting them out."""
-    recorded: list[float] = []
-
-    async def fake_async_sleep(delay: float) -> None:
-        recorded.append(delay)
-
-    monkeypatch.setattr("speechgen_jupyter.client._sleep", recorded.append)
-    monkeypatch.setattr("speechgen_jupyter.client._async_sleep", fake_async_sleep)
-    return recorded
-
-
 def test_5xx_is_retried_with_exponential_backoff_and_jitter(make_client, sleeps) -> None:
     server = Recorder(error(503), error(500), error(502), httpx.Response(200, json=MODEL))
     model = make_client(server, max_retries=3).get_model("vm_1")

@@ -49,18 +49,6 @@ class ModelSequence:
         return httpx.Response(200, json=body)
 
 
-@pytest.fixture
-def sleeps(monkeypatch) -> list[float]:
-    recorded: list[float] = []
-
-    async def fake(delay: float) -> None:
-        recorded.append(delay)
-
-    monkeypatch.setattr("speechgen_jupyter.client._sleep", recorded.append)
-    monkeypatch.setattr("speechgen_jupyter.client._async_sleep", fake)
-    return recorded
-
-
 def test_returns_the_ready_model(make_client, sleeps) -> None:
     server = ModelSequence("processing", "processing", "ready")
     model = make_client(server).wait_for_model("vm_1")
