@@ -214,7 +214,8 @@ def list_models(request: Request) -> Response:
     raw_limit = request.query_params.get("limit")
     limit = LIST_DEFAULT_LIMIT
     if raw_limit is not None:
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= LIST_MAX_LIMIT:
+        # isdigit() alone also admits '²' and other Unicode digits that int() refuses (a 500).
+        if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= LIST_MAX_LIMIT:
             raise ApiError(400, "invalid_limit", f"limit must be a whole number from 1 to {LIST_MAX_LIMIT}.")
         limit = int(raw_limit)
     cursor = request.query_params.get("cursor")

@@ -1,0 +1,35 @@
+"""Server bugs that the proof suite found (fuzzing, the bad-input corpus), each pinned by its request.
+
+Every test here failed before its fix: a 500 (or a worse answer) to a request
+that deserves a 4xx saying what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from speechgen_jupyter.local import LocalServer
+
+from .support import assert_api_error
+
+
+@pytest.fixture(scope="module")
+def server(serve: Callable[..., LocalServer]) -> LocalServer:
+    return serve(admin=True, transition="immediate")
+
+
+@pytest.fixture
+def api(server: LocalServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {server.api_key}"}, timeout=30) as c:
+        yield c
+        # The server still serves on a fresh connection: a 500 would have closed this one mid-keep-alive.
+        assert c.get("/v1/voices").status_code == 200
+
+
+@pytest.mark.parametrize("limit", ["²", "1²", "٣", "１"])
+def test_a_limit_of_unicode_digits_is_a_400_not_a_500(api: httpx.Client, limit: str) -> None:
+    """str.isdigit() admits '²' (int() refuses it: a 500) and '٣' (int() takes it): only ASCII digits count."""
+    assert_api_error(api.get("/v1/models", params={"limit": limit}), 400, "invalid_limit")
