@@ -28,4 +28,33 @@ async def read_json_object(request: Any, max_bytes: int) -> dict[str, Any]:
         raise ApiError(400, "invalid_json", f"The request body is not valid JSON ({exc.__class__.__name__}).") from None
     if not isinstance(value, dict):
         raise ApiError(400, "invalid_body", "The request body must be a JSON object.")
+    if _has_lone_surrogate(value):
+        raise ApiError(
+            400,
+            "invalid_json",
+            "The request body holds a string that is not valid Unicode (an unpaired surrogate escape such as "
+            "\\ud800); send the text as UTF-8.",
+        )
     return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether any key or string in the parsed JSON holds an unpaired surrogate.
+
+    JSON's \\uXXXX escapes can spell one, json.loads accepts it, and such a
+    str cannot be encoded as UTF-8: SQLite, the engine and the JSON response
+    would each fail on it with a 500. Iterative: the value may nest as deep as
+    the parser allowed.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if any("\ud800" <= c <= "\udfff" for c in item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False

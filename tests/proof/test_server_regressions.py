@@ -33,3 +33,25 @@ def api(server: LocalServer) -> Iterator[httpx.Client]:
 def test_a_limit_of_unicode_digits_is_a_400_not_a_500(api: httpx.Client, limit: str) -> None:
     """str.isdigit() admits '²' (int() refuses it: a 500) and '٣' (int() takes it): only ASCII digits count."""
     assert_api_error(api.get("/v1/models", params={"limit": limit}), 400, "invalid_limit")
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "body"),
+    [
+        ("/v1/text-to-speech", "POST", b'{"text": "hi", "voice": "custom-\\ud800"}'),  # SQLite cannot encode it
+        ("/v1/text-to-speech", "POST", b'{"text": "hi \\udfff there", "voice": "en-us-male-1"}'),  # engine's error leaked
+        ("/v1/text-to-speech", "POST", b'{"text": "hi", "voice": "en-us-male-1", "\\ud800": 1}'),
+        ("/_admin/faults", "PUT", b'{"paths": ["/\\ud800"]}'),  # stored, then GET /_admin/state was a 500
+        ("/_admin/transition", "PUT", b'{"progression": "fail", "reason": "\\udbff"}'),
+    ],
+)
+def test_unpaired_surrogate_escapes_in_json_are_a_400(api: httpx.Client, path: str, method: str, body: bytes) -> None:
+    r = api.request(method, path, content=body, headers={"Content-Type": "application/json"})
+    error = assert_api_error(r, 400, "invalid_json")
+    assert "UTF-8" in error["message"]
+    assert api.get("/_admin/state").status_code == 200  # nothing unencodable was stored
+
+
+def test_a_valid_surrogate_pair_is_just_an_emoji(api: httpx.Client) -> None:
+    r = api.post("/v1/text-to-speech", content=b'{"text": "Hello \\ud83d\\ude00 there", "voice": "en-us-male-1"}')
+    assert r.status_code == 200 and r.headers["content-type"] == "audio/mpeg"
