@@ -27,6 +27,12 @@ def _services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
+def _sentence(exc: ValueError, schema: str) -> str:
+    """The settings' own ValueError (shared with start(...)), as a sentence that says where to look."""
+    text = str(exc).rstrip(".")
+    return f"{text[:1].upper()}{text[1:]}. See the {schema} schema in /openapi.json."
+
+
 def _state(services: Services) -> dict[str, Any]:
     counts = services.store.status_counts()
     return {
@@ -47,7 +53,7 @@ async def put_transition(request: Request) -> Response:
     try:
         transition = Transition.parse(body)
     except ValueError as exc:
-        raise ApiError(400, "invalid_transition", str(exc)) from None
+        raise ApiError(400, "invalid_transition", _sentence(exc, "Transition")) from None
     _services(request).transition = transition
     return JSONResponse({"transition": transition.to_dict()})
 
@@ -57,7 +63,7 @@ async def put_faults(request: Request) -> Response:
     try:
         config = FaultConfig.parse(body)
     except ValueError as exc:
-        raise ApiError(400, "invalid_faults", str(exc)) from None
+        raise ApiError(400, "invalid_faults", _sentence(exc, "Faults")) from None
     _services(request).faults.configure(config)
     return JSONResponse({"faults": config.to_dict()})
 

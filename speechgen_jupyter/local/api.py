@@ -47,7 +47,9 @@ def _base_url(request: Request) -> str:
 
 
 def _not_found() -> ApiError:
-    return ApiError(404, "model_not_found", "No voice model with that id (it may have been deleted).")
+    return ApiError(
+        404, "model_not_found", "No voice model with that id (it may have been deleted); GET /v1/models lists the ones that exist."
+    )
 
 
 def _find_model(services: Services, model_id: str) -> ModelRecord:
@@ -284,7 +286,11 @@ def cdn_sample(request: Request) -> Response:
     token = request.path_params["token"]
     sample = services.store.sample_by_token(token) if SAMPLE_TOKEN_RE.match(token) else None
     if sample is None:
-        raise ApiError(404, "sample_not_found", "No such sample (its voice model may have been deleted).")
+        raise ApiError(
+            404,
+            "sample_not_found",
+            "No such sample (its voice model may have been deleted); get the model again for its current sample URLs.",
+        )
     path = services.blobs.sample_path(token)
     if not sample.rendered or not path.is_file():
         raise ApiError(404, "sample_not_ready", "This sample is rendered when its voice model is ready; try again then.")

@@ -11,23 +11,31 @@ from .problems import ApiError
 async def read_json_object(request: Any, max_bytes: int) -> dict[str, Any]:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise ApiError(400, "body_too_large", f"The JSON body is over {max_bytes} bytes.")
+        raise _too_large(max_bytes)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > max_bytes:
-            raise ApiError(400, "body_too_large", f"The JSON body is over {max_bytes} bytes.")
+            raise _too_large(max_bytes)
         chunks.append(chunk)
     raw = b"".join(chunks)
     if not raw.strip():
         raise ApiError(400, "invalid_json", "The request body is empty; send a JSON object.")
     try:
         value = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ApiError(400, "invalid_json", f"The request body is not valid JSON ({exc.__class__.__name__}).") from None
+    except UnicodeDecodeError:
+        why = "it is not UTF-8 text"
+    except json.JSONDecodeError as exc:
+        why = f"{exc.msg.lower()} at character {exc.pos}"
+    except RecursionError:
+        why = "it nests too deeply"
+    else:
+        why = None
+    if why is not None:
+        raise ApiError(400, "invalid_json", f"The request body is not valid JSON ({why}); send one JSON object, as UTF-8.")
     if not isinstance(value, dict):
-        raise ApiError(400, "invalid_body", "The request body must be a JSON object.")
+        raise ApiError(400, "invalid_body", 'The request body must be a JSON object, such as {"text": "Hello", "voice": "en-us-male-1"}.')
     if _has_lone_surrogate(value):
         raise ApiError(
             400,
@@ -36,6 +44,10 @@ async def read_json_object(request: Any, max_bytes: int) -> dict[str, Any]:
             "\\ud800); send the text as UTF-8.",
         )
     return value
+
+
+def _too_large(max_bytes: int) -> ApiError:
+    return ApiError(400, "body_too_large", f"The JSON body is over {max_bytes} bytes; send a smaller one (split long text).")
 
 
 def _has_lone_surrogate(value: Any) -> bool:

@@ -82,8 +82,10 @@ class Speaker:
             voice = self._profile(record)
         try:
             pcm, rate = synthesize(text, voice)
-        except ValueError as exc:  # the engine found nothing it can say in the text
-            raise ApiError(400, "nothing_to_speak", f"There is nothing speakable in the text ({exc}).") from None
+        except ValueError:  # the engine found nothing it can say in the text
+            raise ApiError(
+                400, "nothing_to_speak", 'There is nothing the voice can say in "text"; give at least one word to speak.'
+            ) from None
         data = encode(pcm, rate, fmt)
         if record is not None:
             self._store.increment_usage(record.model_id)

@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # a typing-only name in python-multipart
     from python_multipart.multipart import MultipartCallbacks
 
 MAX_PARTS = 16
+_LET_A_LIBRARY = "let an HTTP library build the form (fields audio, name, description, enhance_quality)."
 _MAX_PART_HEADER_BYTES = 8 * 1024
 _MB = MAX_AUDIO_BYTES // (1024 * 1024)
 
@@ -135,7 +136,7 @@ class _Collector:
     def _count_header(self, n: int) -> None:
         self._header_bytes += n
         if self._header_bytes > _MAX_PART_HEADER_BYTES:
-            raise _bad("malformed_multipart", "A form part's headers are too large.")
+            raise _bad("malformed_multipart", f"A form part's headers are over {_MAX_PART_HEADER_BYTES} bytes; {_LET_A_LIBRARY}")
 
     def on_header_end(self) -> None:
         if self._header_name.strip().lower() == b"content-disposition":
@@ -168,7 +169,11 @@ class _Collector:
             self.pending.append(data[start:end])
         else:
             if len(self._buffer) + n > MAX_FIELD_BYTES:
-                raise _bad("field_too_long", f"The form field {self._part_name!r} is too long (over {MAX_FIELD_BYTES} bytes).")
+                raise _bad(
+                    "field_too_long",
+                    f"The form field {self._part_name!r} is too long (over {MAX_FIELD_BYTES} bytes); names take at most "
+                    f"{MAX_NAME_CHARS} characters and descriptions {MAX_DESCRIPTION_CHARS}, so shorten it.",
+                )
             self._buffer += data[start:end]
 
     def on_part_end(self) -> None:
@@ -213,7 +218,7 @@ async def read_clone_form(request: Any, blobs: Blobs) -> CloneForm:
         raise _bad("expected_multipart", "Send the sample as multipart/form-data with fields audio, name, description, enhance_quality.")
     boundary = params.get(b"boundary")
     if not boundary or len(boundary) > 200:
-        raise _bad("malformed_multipart", "The multipart Content-Type has no (valid) boundary.")
+        raise _bad("malformed_multipart", f"The multipart Content-Type has no valid boundary; {_LET_A_LIBRARY}")
     limit = MAX_AUDIO_BYTES + MAX_FORM_OVERHEAD
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -230,12 +235,12 @@ async def read_clone_form(request: Any, blobs: Blobs) -> CloneForm:
             try:
                 parser.write(chunk)
             except FormParserError as exc:
-                raise _bad("malformed_multipart", f"The multipart body is malformed: {exc}") from None
+                raise _bad("malformed_multipart", f"The multipart body is malformed ({exc}); {_LET_A_LIBRARY}") from None
             if collector.pending:
                 await anyio.to_thread.run_sync(collector.write_pending)
         parser.finalize()
         if not collector.ended:
-            raise _bad("malformed_multipart", "The multipart body ends before its closing boundary (truncated upload?).")
+            raise _bad("malformed_multipart", "The multipart body ends before its closing boundary (a cut-off upload?); send the whole form again.")
         await anyio.to_thread.run_sync(collector.finish_file)
         form = _validate(collector)
     except BaseException:
@@ -251,7 +256,7 @@ async def _body(request: Any) -> Any:
         async for chunk in request.stream():
             yield chunk
     except ClientDisconnect:
-        raise _bad("incomplete_upload", "The client disconnected before the upload was complete.") from None
+        raise _bad("incomplete_upload", "The client disconnected before the upload was complete; upload the sample again.") from None
 
 
 def _text(collector: _Collector, field: str) -> str | None:
@@ -261,7 +266,7 @@ def _text(collector: _Collector, field: str) -> str | None:
     try:
         return unicodedata.normalize("NFC", codecs.decode(raw, "utf-8"))
     except UnicodeDecodeError:
-        raise _bad("invalid_encoding", f"The form field {field!r} is not valid UTF-8 text.") from None
+        raise _bad("invalid_encoding", f"The form field {field!r} is not valid UTF-8 text; send text fields as UTF-8.") from None
 
 
 def _has_control(text: str, allowed: str = "") -> bool:
@@ -286,7 +291,7 @@ def _validate(collector: _Collector) -> CloneForm:
                 f"The description is {len(description)} characters long; the limit is {MAX_DESCRIPTION_CHARS}.",
             )
         if _has_control(description, allowed="\n\r\t"):
-            raise _bad("invalid_description", "The description contains control characters other than newlines and tabs.")
+            raise _bad("invalid_description", "The description contains control characters other than newlines and tabs; use plain text.")
     enhance_raw = _text(collector, "enhance_quality")
     if enhance_raw is None or enhance_raw.strip().lower() == "false":
         enhance = False
