@@ -148,7 +148,8 @@ def snapshot(api: httpx.Client, data_dir: Path) -> Snapshot:
 #: Words by which a message tells the reader what to do (or where to look).
 _DO_CUES = (
     "upload", "send", "use ", "record", "trim", "convert", "give", "export", "try", "start again", "see ",
-    "check", "retry", "wait", "attach", "cut out", "compress", "lists", "must be", "needs", "limit is",
+    "check", "retry", "wait", "attach", "cut out", "compress", "lists", "must be", "needs", "limit is", "get ",
+    "shorten", "split", "remove", "let an http library",
 )
 _TRACE_MARKERS = ("Traceback", 'File "', "line ", "Error:", "Exception", "errno", "<class", "0x")
 
