@@ -103,7 +103,7 @@ class CliServer:
             self.proc.stdout.close()
         self._log.close()
 
-    def __enter__(self) -> CliServer:
+    def __enter__(self) -> CliServer:  # noqa: PYI034 - a final class in tests
         return self
 
     def __exit__(self, *exc: object) -> None:

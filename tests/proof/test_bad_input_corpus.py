@@ -14,6 +14,7 @@ For each case, against one server that already holds two ready voice models:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+
 import httpx
 import pytest
 
