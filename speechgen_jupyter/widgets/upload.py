@@ -1,0 +1,298 @@
+"""Pick (or receive a recorded) voice sample, see whether it will do, and clone a voice from it.
+
+What it shows before anything is sent: the sample's length against the
+10 s - 5 min range, its size against 10 MB, its format, and a waveform
+picture; what breaks a requirement is said in words (the client's own checks,
+the ones `clone_voice` runs). Clone stays disabled until the sample passes.
+
+A voice sample is personal data. ipywidgets' FileUpload keeps the file's
+bytes in its widget state, and a notebook saved with widget state would keep
+them too (ipywidgets PR #2799). So the bytes are taken out of the FileUpload
+the moment they arrive: the widget state is emptied and only this Python
+object holds the sample, until it has been sent.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import ipywidgets as widgets
+
+from .. import audio as A
+from ..audio import AudioInfo, check_sample, inspect_audio
+from ..errors import AudioValidationError, UnsupportedMediaTypeError
+from ..types import VoiceModel
+from ._background import Busy, close_tree
+from ._clients import resolve_client
+from ._notice import Notice
+from ._waveform import decode_mono, waveform_svg
+from .status import StatusWidget
+
+__all__ = ["Assessment", "Check", "UploadWidget", "assess"]
+
+ACCEPT = "audio/*,.mp3,.wav,.m4a,.flac,.ogg,.oga,.opus"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One requirement, as the widget shows it: what the sample has, against what is needed."""
+
+    label: str
+    value: str
+    rule: str
+    ok: bool | None  # None: cannot tell here (the server will)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the client-side checks say about a sample, before it is sent."""
+
+    filename: str
+    size: int
+    info: AudioInfo | None
+    checks: tuple[Check, ...]
+    problem: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.2f} MB" if size >= 100 * 1024 else f"{size / 1024:.0f} kB"
+
+
+def _length(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(seconds, 60)
+    return f"{int(minutes)} min {secs:.0f} s"
+
+
+def assess(data: bytes, filename: str) -> Assessment:
+    """Every requirement checked on its own (so all that fail are marked), plus the first problem in words."""
+    size = len(data)
+    info: AudioInfo | None = None
+    format_problem: str | None = None
+    try:
+        info = inspect_audio(data)
+    except UnsupportedMediaTypeError as err:
+        format_problem = str(err)
+    size_ok = size <= A.MAX_BYTES
+    checks = [Check("Size", _mb(size), "at most 10 MB", size_ok)]
+    if info is None:
+        checks.insert(0, Check("Format", "not audio we can take", "MP3, WAV, M4A, FLAC or OGG", False))
+        checks.insert(0, Check("Length", "unknown", "10 s to 5 min", None))
+    else:
+        checks.insert(0, Check("Format", info.format.upper(), "MP3, WAV, M4A, FLAC or OGG", True))
+        if info.duration is None:
+            checks.insert(0, Check("Length", "not in the file's headers", "10 s to 5 min", None))
+        else:
+            d = info.duration
+            in_range = A.MIN_SECONDS - A.DURATION_TOLERANCE <= d <= A.MAX_SECONDS + A.PADDING_TOLERANCE
+            checks.insert(0, Check("Length", _length(d), "10 s to 5 min", in_range))
+    problem: str | None = None
+    try:
+        check_sample(data, filename)
+    except AudioValidationError as err:
+        problem = str(err)
+    if problem is None and format_problem is not None:  # pragma: no cover - check_sample inspects too
+        problem = format_problem
+    return Assessment(filename, size, info, tuple(checks), problem)
+
+
+def _checks_html(assessment: Assessment, picture: str | None, source: str) -> str:
+    marks = {True: ("✓", "#1b7a1b"), False: ("✗", "#b00020"), None: ("?", "#8a5a00")}
+    rows = []
+    for check in assessment.checks:
+        mark, colour = marks[check.ok]
+        state = {True: "ok", False: "bad", None: "unknown"}[check.ok]
+        rows.append(
+            f'<tr class="sg-check" data-check="{check.label.lower()}" data-ok="{state}">'
+            f'<td style="color:{colour};font-weight:bold;padding-right:6px">{mark}</td>'
+            f"<td style='padding-right:10px'>{check.label}</td>"
+            f"<td style='padding-right:10px'><b>{html.escape(check.value)}</b></td>"
+            f"<td style='opacity:.7'>needs {html.escape(check.rule)}</td></tr>"
+        )
+    origin = "recorded in the browser" if source == "recording" else "picked from your computer"
+    head = f'<div><b>{html.escape(assessment.filename)}</b> <span style="opacity:.7">({origin})</span></div>'
+    table = f'<table class="sg-checks" style="border-collapse:collapse;margin:4px 0">{"".join(rows)}</table>'
+    if assessment.problem:
+        verdict = (
+            f'<div class="sg-problem" role="alert" style="color:#b00020;max-width:60em">{html.escape(assessment.problem)}</div>'
+        )
+    else:
+        verdict = '<div class="sg-problem-none" style="color:#1b7a1b">This sample meets the requirements.</div>'
+    if picture is None:
+        picture = '<div style="font-size:smaller;opacity:.7">(no waveform picture: this machine cannot decode this file)</div>'
+    return f'<div class="sg-sample" data-ok="{str(assessment.ok).lower()}">{head}{table}{picture}{verdict}</div>'
+
+
+class UploadWidget(widgets.VBox):
+    """Clone a voice from a sample: pick a file (or take a recording), check it, name it, Clone.
+
+    `on_cloned(callback)` is called with `(model, status_widget)` once the
+    upload is accepted; the status panel below then follows the clone.
+    """
+
+    def __init__(self, client: Any = None) -> None:
+        self.client = resolve_client(client)
+        self._sample: bytes | None = None
+        self._filename = ""
+        self._source = ""
+        self.assessment: Assessment | None = None
+        self.status: StatusWidget | None = None
+        self._callbacks: list[Callable[[VoiceModel, StatusWidget], None]] = []
+
+        self.picker = widgets.FileUpload(accept=ACCEPT, multiple=False, description="Pick an audio file", icon="upload")
+        self.picker.add_class("sg-picker")
+        self.picker.observe(self._on_pick, names="value")
+        self.checks = widgets.HTML(
+            '<div class="sg-sample-empty" style="opacity:.7">No sample yet: pick an audio file '
+            "(10 s to 5 min of one person speaking, MP3/WAV/M4A/FLAC/OGG, up to 10 MB) or record one.</div>"
+        )
+        self.checks.add_class("sg-sample-checks")
+        self.name = widgets.Text(description="Name", placeholder="e.g. My narrator voice")
+        self.name.add_class("sg-name")
+        self.description = widgets.Text(description="Description", placeholder="optional")
+        self.description.add_class("sg-description")
+        self.enhance = widgets.Checkbox(value=False, description="Enhance quality (reduce background noise)", indent=False)
+        self.enhance.add_class("sg-enhance")
+        self.clone_button = widgets.Button(description="Clone voice", button_style="primary", icon="clone", disabled=True)
+        self.clone_button.add_class("sg-clone")
+        self.clone_button.on_click(self._on_clone_clicked)
+        self.notice = Notice(lambda: self.client.api_key)
+        self.status_box = widgets.VBox()
+        self.status_box.add_class("sg-upload-status")
+        self.busy = Busy(self.notice, [self.clone_button, self.picker], settle=self._settle)
+        super().__init__(
+            [
+                self.picker,
+                self.checks,
+                self.name,
+                self.description,
+                self.enhance,
+                widgets.HBox([self.clone_button, self.notice]),
+                self.status_box,
+            ]
+        )
+        self.add_class("sg-upload")
+
+    # -- the sample -------------------------------------------------------------
+
+    @property
+    def sample(self) -> bytes | None:
+        """The sample this widget holds (only in this process, never in widget state)."""
+        return self._sample
+
+    @property
+    def filename(self) -> str:
+        return self._filename
+
+    def set_sample(self, data: bytes, filename: str, *, source: str = "file") -> Assessment:
+        """Take a sample (picked or recorded), check it, and show what the checks say."""
+        data = bytes(data)
+        self._sample, self._filename, self._source = data, filename or "sample", source
+        assessment = assess(data, self._filename)
+        self.assessment = assessment
+        picture = None
+        if assessment.info is not None:
+            decoded = decode_mono(data)
+            if decoded is not None:
+                picture = waveform_svg(*decoded)
+        self.checks.value = _checks_html(assessment, picture, source)
+        if not self.name.value.strip() and source == "file":
+            self.name.placeholder = f"e.g. {filename.rsplit('.', 1)[0][:40]}"
+        self.notice.clear()
+        self._settle()
+        return assessment
+
+    def clear_sample(self) -> None:
+        """Forget the sample (the widget state never held it)."""
+        self._sample = None
+        self.assessment = None
+        self._settle()
+
+    def _on_pick(self, change: dict[str, Any]) -> None:
+        files = change["new"]
+        if not files:
+            return
+        try:
+            item = files[0]
+            data = bytes(item["content"])
+            name = str(item.get("name") or "sample")
+        except Exception as err:  # noqa: BLE001
+            self.notice.error(err, action="reading the picked file")
+            return
+        finally:
+            # The bytes leave widget state at once: a saved notebook must never hold a voice sample.
+            self.picker.value = ()
+        try:
+            self.set_sample(data, name, source="file")
+        except Exception as err:  # noqa: BLE001
+            self.notice.error(err, action="checking the sample")
+
+    # -- cloning ------------------------------------------------------------------
+
+    def on_cloned(self, callback: Callable[[VoiceModel, StatusWidget], None]) -> None:
+        self._callbacks.append(callback)
+
+    def clone(self) -> bool:
+        """What the Clone button does; False when nothing was sent (and the widget says why)."""
+        if self.busy.active:
+            self.busy.refused += 1
+            return False
+        if self._sample is None or self.assessment is None:
+            self.notice.error("Pick an audio file (or record one) first.")
+            return False
+        if self.assessment.problem:
+            self.notice.error(self.assessment.problem)
+            return False
+        name = self.name.value.strip()
+        if not name:
+            self.notice.error("Type a name for the new voice first.")
+            return False
+        data, filename = self._sample, self._filename
+        description = self.description.value.strip() or None
+        enhance = bool(self.enhance.value)
+        return self.busy.run(
+            f"Uploading {filename} and starting the clone…",
+            lambda: self.client.clone_voice(data, name, description, enhance, filename=filename),
+            self._cloned,
+            action_name="cloning the voice",
+        )
+
+    def _on_clone_clicked(self, _button: widgets.Button) -> None:
+        self.clone()
+
+    def _cloned(self, model: VoiceModel) -> None:
+        # Sent: drop the only copy of the personal data this widget held.
+        self._sample = None
+        self.assessment = None
+        self.checks.value = (
+            f'<div class="sg-sample-sent" style="opacity:.8">{html.escape(self._filename)} was sent and is no longer '
+            "kept here. Pick or record another sample to clone another voice.</div>"
+        )
+        self.notice.ok(f"Uploaded. Cloning “{model.name}” ({model.model_id})…")
+        if self.status is not None:
+            self.status.close()
+        self.status = StatusWidget(model, self.client)
+        self.status_box.children = (self.status,)
+        for callback in list(self._callbacks):
+            callback(model, self.status)
+
+    def _settle(self) -> None:
+        busy = self.busy.active
+        self.picker.disabled = busy
+        self.clone_button.disabled = busy or self.assessment is None or not self.assessment.ok
+
+    def close(self) -> None:
+        """Close the widget and its parts (a status panel stops polling)."""
+        close_tree(self)
+
+    def __repr__(self) -> str:
+        held = f"holding {self._filename}" if self._sample is not None else "no sample"
+        return f"<UploadWidget {held}>"
