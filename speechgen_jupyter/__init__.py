@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .longtext import speak_long, split_text  # noqa: F401
     from .tables import SpeechgenFrame, models_table, samples_table, voices_table  # noqa: F401
     from .types import ModelStatus, Sample, Speech, Voice, VoiceModel, WaitProgress  # noqa: F401
+    from .widgets.studio import studio  # noqa: F401
 
 _LAZY: dict[str, str] = {
     "Client": ".client",
@@ -55,6 +56,7 @@ _LAZY: dict[str, str] = {
     "SpeechgenFrame": ".tables",
     "split_text": ".longtext",
     "speak_long": ".longtext",
+    "studio": ".widgets.studio",
 }
 _LAZY.update({name: ".errors" for name in _ERROR_NAMES})
 
