@@ -291,7 +291,10 @@ def cdn_sample(request: Request) -> Response:
             "sample_not_found",
             "No such sample (its voice model may have been deleted); get the model again for its current sample URLs.",
         )
-    path = services.blobs.sample_path(token)
-    if not sample.rendered or not path.is_file():
+    found = services.blobs.servable_sample(token) if sample.rendered else None
+    if found is None:
         raise ApiError(404, "sample_not_ready", "This sample is rendered when its voice model is ready; try again then.")
-    return FileResponse(path, media_type="audio/mpeg", headers={"Cache-Control": "public, max-age=31536000, immutable"})
+    path, info = found
+    return FileResponse(
+        path, media_type="audio/mpeg", stat_result=info, headers={"Cache-Control": "public, max-age=31536000, immutable"}
+    )

@@ -4,14 +4,16 @@ Layout: `uploads/<model_id>.audio` (the accepted sample, kept so a restarted
 server can finish cloning it), `samples/<token>.mp3` (rendered demos served
 at the CDN-like URL) and `tmp/` (uploads in flight). Every file appears under
 its final name only complete (write to tmp, fsync, `os.replace`), and a path
-is only ever built from a name this module validated, so nothing outside
-the data directory can be read or written whatever a request says.
+is only ever built from a name this module validated, and a sample is only
+served from a regular file (never through a symlink), so nothing outside the
+data directory can be read or written whatever a request says.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 from typing import BinaryIO
@@ -60,6 +62,27 @@ class Blobs:
         if not SAMPLE_TOKEN_RE.match(token):
             raise ValueError("not a sample token")
         return self.samples / f"{token}.mp3"
+
+    def servable_sample(self, token: str) -> tuple[Path, os.stat_result] | None:
+        """The rendered sample's path and stat, if it is a regular file right in samples/; else None.
+
+        A symlink planted in the data directory (at the sample's name, or as
+        samples/ itself) is never followed: whatever it points at is outside
+        what this server may serve. The final component is checked with
+        O_NOFOLLOW, the directory by resolving it.
+        """
+        path = self.sample_path(token)
+        if self.samples.resolve() != self.samples:
+            return None
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:  # missing, or a symlink (ELOOP)
+            return None
+        try:
+            info = os.fstat(fd)
+        finally:
+            os.close(fd)
+        return (path, info) if stat.S_ISREG(info.st_mode) else None
 
     def write_sample(self, token: str, data: bytes) -> None:
         self._atomic_write(self.sample_path(token), data)

@@ -7,6 +7,7 @@ that deserves a 4xx saying what to do.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -55,3 +56,19 @@ def test_unpaired_surrogate_escapes_in_json_are_a_400(api: httpx.Client, path: s
 def test_a_valid_surrogate_pair_is_just_an_emoji(api: httpx.Client) -> None:
     r = api.post("/v1/text-to-speech", content=b'{"text": "Hello \\ud83d\\ude00 there", "voice": "en-us-male-1"}')
     assert r.status_code == 200 and r.headers["content-type"] == "audio/mpeg"
+
+
+def test_a_symlink_planted_at_a_samples_path_is_not_followed(server: LocalServer, api: httpx.Client, speech_mp3: bytes,
+                                                             tmp_path: Path) -> None:
+    """FileResponse followed a link at samples/<token>.mp3 and served whatever it pointed at, outside the data dir."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the network")
+    created = api.post("/v1/voice-clone", files={"audio": ("a.mp3", speech_mp3)}, data={"name": "Linked"}).json()
+    url = api.get(f"/v1/models/{created['model_id']}").json()["samples"][0]["audio_url"]
+    path = server.data_dir / "samples" / (url.rsplit("/", 1)[1])
+    assert httpx.get(url).status_code == 200
+    path.unlink()
+    path.symlink_to(secret)
+    r = httpx.get(url)
+    assert r.status_code == 404 and "not for the network" not in r.text
+    assert_api_error(r, 404, "sample_not_ready")
