@@ -77,7 +77,7 @@ class CliServer:
         return httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {self.api_key}"}, **kwargs)
 
     def log(self) -> str:
-        self._log.flush()
+        """Everything the server wrote to stderr so far (its own handle is unbuffered; ours may be closed)."""
         return self.log_path.read_text(errors="replace")
 
     def kill(self) -> None:
