@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
@@ -154,3 +155,119 @@ def test_resample_keeps_duration_and_pitch() -> None:
     assert len(y) == 16_000
     spectrum = np.abs(np.fft.rfft(y))
     assert abs(np.argmax(spectrum) * 16_000 / len(y) - 220.0) < 2.0
+
+
+# ---- decoding from disk, at the analysis rate, without holding more than the result -----------
+
+
+@pytest.fixture(scope="module")
+def five_minutes_44k(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 5-minute 44.1 kHz FLAC of the voiced test signal, on disk."""
+    path = tmp_path_factory.mktemp("codec") / "long.flac"
+    path.write_bytes(media.make_audio("flac", 300.0, sample_rate=44_100))
+    return path
+
+
+def test_decode_reads_bytes_a_path_and_a_file_alike(tmp_path: Path) -> None:
+    data = media.make_audio("mp3", 6.0)
+    path = tmp_path / "sample.bin"  # no extension: the content decides, not the name
+    path.write_bytes(data)
+    from_bytes = decode(data)
+    from_path = decode(path)
+    from_str = decode(str(path))
+    with open(path, "rb") as f:
+        from_file = decode(f)
+    for other in (from_path, from_str, from_file):
+        assert other.container == "mp3" and other.sample_rate == from_bytes.sample_rate
+        assert np.array_equal(other.samples, from_bytes.samples)
+
+
+def test_decode_refuses_alike_from_a_path(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.mp3"
+    empty.write_bytes(b"")
+    with pytest.raises(AudioDecodeError, match="empty"):
+        decode(empty)
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(media.make_audio("flac", 10.0)[:100])
+    with pytest.raises(AudioDecodeError) as info:
+        decode(cut)
+    assert info.value.detected == "flac"
+    aiff = tmp_path / "voice.mp3"
+    aiff.write_bytes(_foreign("aiff", "pcm_s16be"))
+    with pytest.raises(UnsupportedFormatError):
+        decode(aiff)
+
+
+def test_five_minutes_decode_straight_to_16k(five_minutes_44k: Path) -> None:
+    path = five_minutes_44k
+    audio = decode(path, rate=16_000)
+    assert audio.container == "flac" and audio.sample_rate == 16_000 and not audio.truncated
+    assert audio.samples.dtype == np.float32 and audio.samples.ndim == 1
+    assert abs(audio.samples.size - 300 * 16_000) <= 16  # resampler rounding only
+    assert audio.samples.flags.owndata  # one array, not a view into something larger
+    # The same signal as decoding at 44.1 kHz and resampling afterwards.
+    native = decode(path)
+    assert native.sample_rate == 44_100
+    after = resample(native.samples, 44_100, 16_000)
+    n = min(after.size, audio.samples.size)
+    assert np.max(np.abs(after[:n] - audio.samples[:n])) < 1e-3
+
+
+def test_max_seconds_counts_at_the_output_rate(five_minutes_44k: Path) -> None:
+    path = five_minutes_44k
+    audio = decode(path, rate=16_000, max_seconds=120.0)
+    assert audio.truncated and audio.sample_rate == 16_000
+    assert audio.samples.size == 120 * 16_000 + 1  # one past the limit: "longer than", not "exactly"
+
+
+def test_decode_peak_memory_is_the_result(five_minutes_44k: Path) -> None:
+    # tracemalloc sees every numpy allocation: deterministic, unlike RSS. Decoding
+    # into chunks and concatenating would peak at twice the result; decoding at
+    # 44.1 kHz and resampling at ~3.8x.
+    import tracemalloc
+
+    path = five_minutes_44k
+    decode(path, rate=16_000, max_seconds=10.0)  # imports and FFmpeg set-up out of the way
+    tracemalloc.start()
+    try:
+        audio = decode(path, rate=16_000, max_seconds=301.25)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.1 * audio.samples.nbytes, (peak, audio.samples.nbytes)
+
+
+def test_open_audio_streams_what_decode_returns() -> None:
+    from speechgen_jupyter.local.engine.codec import open_audio
+
+    data = media.make_audio("ogg", 12.0)
+    whole = decode(data, rate=16_000)
+    with open_audio(data, rate=16_000) as stream:
+        assert (stream.container, stream.sample_rate, stream.source_rate) == ("ogg", 16_000, 48_000)
+        blocks = list(stream.blocks())
+    assert stream.decoded_samples == whole.samples.size and not stream.truncated
+    assert max(b.size for b in blocks) < 16_000  # blocks, not the whole signal
+    assert np.allclose(np.concatenate(blocks), whole.samples, atol=1e-6)
+
+
+def test_decode_needs_a_seekable_file() -> None:
+    import os
+
+    read, write = os.pipe()
+    with os.fdopen(write, "wb") as w:
+        w.write(media.make_audio("wav", 1.0)[:4096])
+    with os.fdopen(read, "rb") as r, pytest.raises(TypeError, match="seekable"):
+        decode(r)
+
+
+def test_resample_in_blocks_matches_one_pass() -> None:
+    # Longer than one of resample()'s blocks: the joins must not show.
+    x = media.signal("voiced", 9.0, 22_050)
+    y = resample(x, 22_050, 16_000)
+    r = av.AudioResampler(format="flt", layout="mono", rate=16_000)
+    fr = av.AudioFrame.from_ndarray(x.reshape(1, -1), format="flt", layout="mono")
+    fr.sample_rate, fr.pts, fr.time_base = 22_050, 0, Fraction(1, 22_050)
+    one = np.concatenate([f.to_ndarray().reshape(-1) for f in [*r.resample(fr), *r.resample(None)]])
+    assert y.size == int(round(x.size * 16_000 / 22_050))
+    n = min(y.size, one.size)
+    assert np.max(np.abs(y[:n] - one[:n])) < 1e-6

@@ -12,8 +12,12 @@ WebM. Everything past this module works on float32 mono in [-1, 1].
 from __future__ import annotations
 
 import io
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import IO, Any, Union
 
 import numpy as np
 
@@ -24,11 +28,18 @@ __all__ = [
     "ACCEPTED_CONTAINERS",
     "OUTPUT_FORMATS",
     "MEDIA_TYPES",
+    "AudioSource",
+    "AudioStream",
     "decode",
     "encode",
+    "open_audio",
     "resample",
     "sniff_container",
+    "source_is_empty",
 ]
+
+#: What `decode` and `open_audio` read: the file's bytes, a path to it, or an open binary file.
+AudioSource = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", IO[bytes]]
 
 #: What the API accepts as a sample (the page: MP3, WAV, M4A, FLAC or OGG).
 ACCEPTED_CONTAINERS = ("mp3", "wav", "m4a", "flac", "ogg")
@@ -149,103 +160,306 @@ def sniff_container(data: bytes) -> str | None:
     return None
 
 
-def decode(data: bytes, *, max_seconds: float | None = None) -> DecodedAudio:
-    """Decode an uploaded file to float32 mono at its own sample rate.
+@contextmanager
+def _binary(source: AudioSource) -> Iterator[IO[bytes]]:
+    """`source` as a readable binary file, positioned where it was.
 
-    Raises `AudioDecodeError` for empty bytes, bytes FFmpeg cannot read as
+    A path is opened here, in Python, and handed to FFmpeg as a file object
+    rather than as a name: FFmpeg would read a name as a URL (``concat:``,
+    ``http:``...) and let its extension sway the format probe, and the
+    container must be judged from the bytes alone. Bytes are wrapped without
+    a copy (BytesIO shares an immutable buffer until written to).
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        yield io.BytesIO(source)
+    elif isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as f:
+            yield f
+    else:
+        yield source  # the caller's file: theirs to close
+
+
+def _read_head(f: IO[bytes], size: int = 16) -> bytes:
+    """The next `size` bytes, without moving the file on.
+
+    Raises TypeError for a file that cannot seek back (a pipe, a socket):
+    FFmpeg's probe needs to seek as well, so such a source could not be
+    decoded anyway; save it to a file first.
+    """
+    if not f.seekable():
+        raise TypeError("decoding needs a seekable file (or bytes, or a path)")
+    where = f.tell()
+    head = f.read(size)
+    f.seek(where)
+    return head
+
+
+def source_is_empty(source: AudioSource) -> bool:
+    """True when the upload holds zero bytes (without reading it all)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return len(source) == 0
+    if isinstance(source, (str, os.PathLike)):
+        return os.stat(source).st_size == 0
+    return not _read_head(source, 1)
+
+
+class AudioStream:
+    """An opened file, decoded on demand to float32 mono blocks at `sample_rate`.
+
+    Made by `open_audio`. Why a stream: a 5-minute upload decoded whole is
+    tens of MB at its own rate, while what the checks keep of it (frame
+    probabilities, powers, pitch) is a few hundred KB; consumers that can
+    work block by block never hold the whole signal.
+
+    `container` is what the content is ("mp3", ...); `source_rate` the
+    file's own rate; `sample_rate` the rate the blocks come in (FFmpeg's
+    swresample converts while decoding). `expected_samples` is the
+    container's estimate of the length at `sample_rate` (0 when it has
+    none): a preallocation hint, never trusted for anything else.
+    `limit_samples` is where `max_seconds` stops decoding (None: no limit).
+    After `blocks()` is exhausted, `decoded_samples` is how many it yielded
+    and `truncated` whether it stopped at the limit.
+    """
+
+    def __init__(
+        self,
+        container: str,
+        sample_rate: int,
+        source_rate: int,
+        expected_samples: int,
+        limit_samples: int | None,
+        av_container: Any,
+        av_stream: Any,
+    ) -> None:
+        self.container = container
+        self.sample_rate = sample_rate
+        self.source_rate = source_rate
+        self.expected_samples = expected_samples
+        self.limit_samples = limit_samples
+        self.decoded_samples = 0
+        self.truncated = False
+        self._av_container = av_container
+        self._av_stream = av_stream
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        """Float32 mono blocks, in order, as FFmpeg hands them over (about a thousand samples each). Once only.
+
+        Not scaled: a downmix can overshoot 1.0 a little (see
+        `_as_mono_float`), which `decode` corrects over the whole signal.
+        Non-finite samples (a broken float WAV) become 0 or +-1. Damage
+        part-way ends the stream quietly, like a player would stop; damage
+        before any sound, or no sound at all, raises `AudioDecodeError`.
+        At the limit, one sample more than `limit_samples` is yielded, so
+        "longer than the limit" can be told from "exactly the limit".
+        """
+        import av
+
+        detected = self.container
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=self.sample_rate)
+        limit = self.limit_samples
+        try:
+            for frame in self._av_container.decode(self._av_stream):
+                for out in resampler.resample(frame):
+                    chunk = _finite(out.to_ndarray().reshape(-1))
+                    if limit is not None and self.decoded_samples + chunk.size > limit:
+                        keep = limit + 1 - self.decoded_samples
+                        self.truncated = True
+                        if keep > 0:
+                            self.decoded_samples += keep
+                            yield chunk[:keep]
+                        return
+                    self.decoded_samples += chunk.size
+                    yield chunk
+            for out in resampler.resample(None):
+                chunk = _finite(out.to_ndarray().reshape(-1))
+                if limit is not None and self.decoded_samples + chunk.size > limit:
+                    chunk = chunk[: max(limit + 1 - self.decoded_samples, 0)]
+                    self.truncated = True
+                self.decoded_samples += chunk.size
+                if chunk.size:
+                    yield chunk
+        except (av.FFmpegError, ValueError) as err:
+            # Damage part-way: keep what decoded, like a player would.
+            if self.decoded_samples == 0:
+                raise AudioDecodeError(
+                    f"The file looks like {detected.upper()} but its audio could not be decoded.",
+                    detected=detected,
+                ) from err
+        if self.decoded_samples == 0:
+            raise AudioDecodeError(f"The file looks like {detected.upper()} but holds no audio samples.", detected=detected)
+
+
+def _finite(chunk: np.ndarray) -> np.ndarray:
+    if chunk.size and not np.all(np.isfinite(chunk)):
+        chunk = np.nan_to_num(chunk, nan=0.0, posinf=1.0, neginf=-1.0)
+    return chunk
+
+
+@contextmanager
+def open_audio(source: AudioSource, *, rate: int | None = None, max_seconds: float | None = None) -> Iterator[AudioStream]:
+    """Open an upload for decoding block by block (see `AudioStream`).
+
+    `source` is the file's bytes, a path, or a readable binary file object
+    (read from where it stands; not closed here). `rate` resamples while
+    decoding (None keeps the file's own rate); `max_seconds` stops decoding
+    early (see `DecodedAudio.truncated`).
+
+    Raises `AudioDecodeError` for empty input, bytes FFmpeg cannot read as
+    audio, and accepted containers without a usable audio stream;
+    `UnsupportedFormatError` for real audio in another container.
+    """
+    import av  # lazy: keep `import speechgen_jupyter.local.engine` cheap
+
+    with _binary(source) as f:
+        head = _read_head(f)
+        if not head:
+            raise AudioDecodeError("The file is empty.")
+        try:
+            container = av.open(f, mode="r")
+        except (av.FFmpegError, ValueError, OSError, UnicodeDecodeError) as err:
+            sniffed = sniff_container(head)
+            if sniffed is not None:
+                raise AudioDecodeError(
+                    f"The file starts like {sniffed.upper()} but is damaged or cut off; FFmpeg could not open it.",
+                    detected=sniffed,
+                ) from err
+            raise AudioDecodeError(f"The file could not be read as audio ({err.__class__.__name__}).") from err
+        with container:
+            demuxer = container.format.name
+            detected = _DEMUXER_TO_CONTAINER.get(demuxer)
+            if not container.streams.audio:
+                # A readable container with no sound in it (a video-only MP4, a
+                # text file FFmpeg probed as something): not audio, not "damaged".
+                raise AudioDecodeError("The file holds no audio stream.")
+            if detected is None:
+                name = _DEMUXER_NAMES.get(demuxer, demuxer.split(",")[0].upper())
+                raise UnsupportedFormatError(f"The file is {name} audio.", detected=name)
+            stream = container.streams.audio[0]
+            source_rate = int(stream.codec_context.sample_rate or stream.rate or 0)
+            if source_rate <= 0:
+                raise AudioDecodeError("The audio stream has no sample rate.", detected=detected)
+            out_rate = int(rate) if rate else source_rate
+            seconds = 0.0
+            if stream.duration is not None and stream.time_base is not None:
+                seconds = float(stream.duration * stream.time_base)
+            elif container.duration is not None:
+                seconds = container.duration / 1_000_000  # AV_TIME_BASE
+            yield AudioStream(
+                container=detected,
+                sample_rate=out_rate,
+                source_rate=source_rate,
+                expected_samples=max(int(seconds * out_rate), 0),
+                limit_samples=None if max_seconds is None else int(max_seconds * out_rate),
+                av_container=container,
+                av_stream=stream,
+            )
+
+
+class _Growing:
+    """One float32 array filled block by block: no list of chunks, no final concatenate.
+
+    Joining chunks peaks at twice the signal (the chunks plus the joined
+    copy); this fills one buffer. The first capacity comes from the
+    container's estimate, or the `max_seconds` bound when there is one:
+    pages of an `np.empty` that are never written are never resident, so
+    asking for the bound costs only what is filled. `finish` shrinks the
+    buffer in place (realloc) to what was filled.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.data = np.empty(max(capacity, 1), dtype=np.float32)
+        self.size = 0
+
+    def append(self, block: np.ndarray) -> None:
+        end = self.size + block.size
+        if end > self.data.size:
+            # The estimate was short (a VBR MP3 without a length header...): grow in place.
+            self.data.resize(max(end, int(self.data.size * 1.25) + 16_000), refcheck=False)
+        self.data[self.size : end] = block
+        self.size = end
+
+    def finish(self) -> np.ndarray:
+        self.data.resize(self.size, refcheck=False)
+        return self.data
+
+
+def decode(source: AudioSource, *, max_seconds: float | None = None, rate: int | None = None) -> DecodedAudio:
+    """Decode an uploaded file to float32 mono, at its own rate or at `rate`.
+
+    `source` is the file's bytes, a path, or a binary file object: the server
+    passes the path of the upload on disk, so the file is never held in
+    memory as bytes next to its decoded samples. `rate=16_000` (what every
+    check and the clone analyse at) resamples while decoding, so the
+    full-rate signal never exists: 5 minutes take 19 MB instead of 53 MB
+    at 44.1 kHz.
+
+    Raises `AudioDecodeError` for empty input, bytes FFmpeg cannot read as
     audio, and accepted containers that yield no samples (cut off inside the
     header); `UnsupportedFormatError` for real audio in another container.
     A file cut off part-way decodes to the part that is there: that is what a
     player would play, and the duration checks judge it from there.
     `max_seconds` stops decoding early (see `DecodedAudio.truncated`).
     """
-    import av  # lazy: keep `import speechgen_jupyter.local.engine` cheap
+    with open_audio(source, rate=rate, max_seconds=max_seconds) as stream:
+        if stream.limit_samples is not None:
+            capacity = stream.limit_samples + 1  # never-written pages of it are never resident
+        else:
+            capacity = stream.expected_samples + stream.sample_rate  # a second over the estimate
+        buffer = _Growing(capacity)
+        for block in stream.blocks():
+            buffer.append(block)
+        samples = _scale_into_range(buffer.finish())
+        return DecodedAudio(samples=samples, sample_rate=stream.sample_rate, container=stream.container, truncated=stream.truncated)
 
-    if not data:
-        raise AudioDecodeError("The file is empty.")
-    try:
-        container = av.open(io.BytesIO(data), mode="r")
-    except (av.FFmpegError, ValueError, OSError, UnicodeDecodeError) as err:
-        sniffed = sniff_container(data)
-        if sniffed is not None:
-            raise AudioDecodeError(
-                f"The file starts like {sniffed.upper()} but is damaged or cut off; FFmpeg could not open it.",
-                detected=sniffed,
-            ) from err
-        raise AudioDecodeError(f"The file could not be read as audio ({err.__class__.__name__}).") from err
-    with container:
-        demuxer = container.format.name
-        detected = _DEMUXER_TO_CONTAINER.get(demuxer)
-        if not container.streams.audio:
-            # A readable container with no sound in it (a video-only MP4, a
-            # text file FFmpeg probed as something): not audio, not "damaged".
-            raise AudioDecodeError("The file holds no audio stream.")
-        if detected is None:
-            name = _DEMUXER_NAMES.get(demuxer, demuxer.split(",")[0].upper())
-            raise UnsupportedFormatError(f"The file is {name} audio.", detected=name)
-        stream = container.streams.audio[0]
-        rate = int(stream.codec_context.sample_rate or stream.rate or 0)
-        if rate <= 0:
-            raise AudioDecodeError("The audio stream has no sample rate.", detected=detected)
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-        chunks: list[np.ndarray] = []
-        total = 0
-        limit = None if max_seconds is None else int(max_seconds * rate)
-        truncated = False
-        try:
-            for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    chunk = out.to_ndarray().reshape(-1)
-                    chunks.append(chunk)
-                    total += len(chunk)
-                if limit is not None and total > limit:
-                    truncated = True
-                    break
-            if not truncated:
-                for out in resampler.resample(None):
-                    chunk = out.to_ndarray().reshape(-1)
-                    chunks.append(chunk)
-                    total += len(chunk)
-        except (av.FFmpegError, ValueError) as err:
-            # Damage part-way: keep what decoded, like a player would.
-            if total == 0:
-                raise AudioDecodeError(
-                    f"The file looks like {detected.upper()} but its audio could not be decoded.",
-                    detected=detected,
-                ) from err
-    if total == 0:
-        raise AudioDecodeError(
-            f"The file looks like {detected.upper()} but holds no audio samples.", detected=detected
-        )
-    samples = _as_mono_float(np.concatenate(chunks))
-    if limit is not None and truncated:
-        samples = samples[: limit + 1]
-    return DecodedAudio(samples=samples, sample_rate=rate, container=detected, truncated=truncated)
+
+def _scale_into_range(samples: np.ndarray) -> np.ndarray:
+    """`_as_mono_float` for an array this module owns: scaled in place, no copy."""
+    # max and -min rather than max(abs(...)): no full-length temporary.
+    peak = max(float(samples.max()), -float(samples.min())) if samples.size else 0.0
+    if peak > 1.0:
+        samples *= np.float32(1.0 / peak)
+    return samples
+
+
+#: Samples handed to swresample at a time by `resample`: bounds the frame copies.
+_RESAMPLE_BLOCK = 1 << 16
 
 
 def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     """Resample float32 mono with FFmpeg's swresample (band-limited, fast).
 
     Analysis runs at fixed rates (Silero VAD needs 16 kHz), and Opus only
-    encodes at 8/12/16/24/48 kHz.
+    encodes at 8/12/16/24/48 kHz. The signal is fed in blocks into one
+    preallocated output, so resampling 5 minutes costs the output and a
+    block, not a frame copy of the input plus a list of pieces plus their
+    concatenation. Always returns a new array (a copy when the rates match).
     """
     import av
 
-    samples = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
+    samples = np.asarray(samples, dtype=np.float32).reshape(-1)
     if from_rate == to_rate or samples.size == 0:
         return samples.copy()
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=to_rate)
-    frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="flt", layout="mono")
-    frame.sample_rate = from_rate
-    frame.pts = 0
-    frame.time_base = Fraction(1, from_rate)
-    parts = [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
-    parts += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
-    out = np.concatenate(parts) if parts else np.zeros(0, np.float32)
     want = int(round(samples.size * to_rate / from_rate))
-    if out.size < want:
-        out = np.pad(out, (0, want - out.size))
-    return out[:want].astype(np.float32, copy=False)
+    out = np.zeros(want, dtype=np.float32)  # what swresample leaves short stays silent
+    filled = 0
+
+    def put(frames: list[Any]) -> None:
+        nonlocal filled
+        for f in frames:
+            part = f.to_ndarray().reshape(-1)[: want - filled]
+            out[filled : filled + part.size] = part
+            filled += part.size
+
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=to_rate)
+    for start in range(0, samples.size, _RESAMPLE_BLOCK):
+        block = np.ascontiguousarray(samples[start : start + _RESAMPLE_BLOCK])
+        frame = av.AudioFrame.from_ndarray(block.reshape(1, -1), format="flt", layout="mono")
+        frame.sample_rate = from_rate
+        frame.pts = start
+        frame.time_base = Fraction(1, from_rate)
+        put(resampler.resample(frame))
+    put(resampler.resample(None))
+    return out
 
 
 # fmt -> (muxer, codec, allowed sample rates or None for any, options)
