@@ -125,10 +125,13 @@ def bench_load_ext(runs: int = 7) -> Row:
     )
 
 
+def run() -> list[Row]:
+    """Every benchmark of this module, as `python -m benchmarks` gathers them."""
+    return [*bench_batch(), bench_load_ext()]
+
+
 def main() -> None:
-    rows = bench_batch()
-    rows.append(bench_load_ext())
-    print_rows("Magics and batch (issue 4)", rows)
+    print_rows("Magics and batch (issue 4)", run())
 
 
 if __name__ == "__main__":
