@@ -18,7 +18,16 @@ import numpy as np
 
 from .codec import resample
 
-__all__ = ["VAD_RATE", "SpeechSegment", "speech_probabilities", "speech_segments", "speech_seconds"]
+__all__ = [
+    "VAD_RATE",
+    "SpeechSegment",
+    "VadStream",
+    "segments_from_probabilities",
+    "speech_probabilities",
+    "speech_segments",
+    "speech_seconds",
+    "windows",
+]
 
 VAD_RATE = 16_000
 _WINDOW = 512  # samples at 16 kHz = 32 ms, what the model takes
@@ -53,22 +62,54 @@ def _release(vad: object) -> None:
             _pool.append(vad)
 
 
+class VadStream:
+    """Silero over a 16 kHz signal that arrives in pieces: one pooled model, its state kept between pieces.
+
+    Why: the upload checks decode a file block by block and never hold it
+    whole; Silero is recurrent, so feeding the windows in order through one
+    model gives exactly the probabilities a single pass over the whole
+    signal would. Use as a context manager (the model goes back to the pool
+    on exit). `process` takes whole 512-sample windows; callers carry any
+    remainder to the next piece (see `windows`).
+    """
+
+    def __enter__(self) -> VadStream:
+        self._vad = _acquire()
+        self._vad.reset()  # type: ignore[attr-defined]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _release(self._vad)
+
+    def process(self, windows: np.ndarray) -> np.ndarray:
+        """Speech probability of each row of `windows` (shape (k, 512), float32)."""
+        windows = np.ascontiguousarray(windows, dtype=np.float32)
+        out = np.empty(windows.shape[0], dtype=np.float32)
+        vad = self._vad
+        for i in range(windows.shape[0]):
+            out[i] = vad.process(memoryview(windows[i].data))  # type: ignore[attr-defined]
+        return out
+
+
+def windows(x16: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(whole 512-sample windows as a (k, 512) view, the remainder) of a 16 kHz piece."""
+    count = x16.size // _WINDOW
+    return x16[: count * _WINDOW].reshape(count, _WINDOW), x16[count * _WINDOW :]
+
+
 def speech_probabilities(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Silero's speech probability for each 32 ms frame of the signal."""
-    x = resample(np.asarray(samples, dtype=np.float32), sample_rate, VAD_RATE)
-    count = x.size // _WINDOW
-    if count == 0:
+    """Silero's speech probability for each 32 ms frame of the signal.
+
+    A 16 kHz float32 signal is read in place (no full-length copy).
+    """
+    x = np.asarray(samples, dtype=np.float32).reshape(-1)
+    if sample_rate != VAD_RATE:
+        x = resample(x, sample_rate, VAD_RATE)
+    whole, _ = windows(x)
+    if whole.shape[0] == 0:
         return np.zeros(0, dtype=np.float32)
-    x = np.ascontiguousarray(x[: count * _WINDOW]).reshape(count, _WINDOW)
-    out = np.empty(count, dtype=np.float32)
-    vad = _acquire()
-    try:
-        vad.reset()
-        for i in range(count):
-            out[i] = vad.process(memoryview(x[i].data))
-    finally:
-        _release(vad)
-    return out
+    with VadStream() as vad:
+        return vad.process(whole)
 
 
 def segments_from_probabilities(
