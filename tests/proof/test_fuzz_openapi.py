@@ -70,11 +70,12 @@ class Targets:
         self.speech = speech
         self.voices = [v["voice_id"] for v in self._get("/v1/voices")["voices"]]
         self.models: dict[str, dict[str, Any]] = {}
-        for i in range(2):  # two real clones to aim at from the start
+        for i in range(2):  # two real clones to aim at from the start; never deleted, so always there to aim at
             r = session.post(server.base_url + "/v1/voice-clone", files={"audio": ("seed.mp3", speech)},
                              data={"name": f"fuzz seed {i}"})
             assert r.status_code == 201, r.text
             self.learn(self._get(f"/v1/models/{r.json()['model_id']}"))
+        self.protected = set(self.models)
 
     def _get(self, path: str) -> dict[str, Any]:
         r = self.session.get(self.server.base_url + path)
@@ -87,7 +88,12 @@ class Targets:
             self.voices.append(model["voice_id"])
 
     def tokens(self) -> list[str]:
-        return [s["audio_url"].rsplit("/", 1)[1].removesuffix(".mp3") for m in self.models.values() for s in m["samples"]]
+        """Sample tokens of models last seen ready (a processing model's sample is not rendered yet)."""
+        return [s["audio_url"].rsplit("/", 1)[1].removesuffix(".mp3")
+                for m in self.models.values() if m["status"] == "ready" for s in m["samples"]]
+
+    def deletable(self) -> list[str]:
+        return [m for m in self.models if m not in self.protected]
 
 
 def steer(case: Any, targets: Targets, pick: Callable[[list[str]], str | None]) -> None:
@@ -98,7 +104,7 @@ def steer(case: Any, targets: Targets, pick: Callable[[list[str]], str | None]) 
         if voice is not None:
             case.body["voice"] = voice
     elif label.endswith("/v1/models/{model_id}") and isinstance(case.path_parameters, dict):
-        model_id = pick(list(targets.models))
+        model_id = pick(targets.deletable() if label.startswith("DELETE") else list(targets.models))
         if model_id is not None:
             case.path_parameters["model_id"] = model_id
     elif label == "GET /cdn/samples/{token}.mp3" and isinstance(case.path_parameters, dict):
