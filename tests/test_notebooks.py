@@ -29,6 +29,7 @@ BY_NAME = {p.stem: p for p in TUTORIALS}
 EXPECTED = {
     "01_quickstart",
     "02_cloning_a_voice",
+    "03_widgets_and_the_studio",
     "04_batch_speech_from_a_dataframe",
     "05_the_client_from_python",
     "06_when_things_fail",
@@ -189,6 +190,25 @@ def test_failure_notebook_shows_the_real_messages(tutorial_runs: TutorialSession
         assert shown in text
     assert "Skipped:" not in text
     assert "not-a-real-key" not in text.replace('api_key="not-a-real-key"', "")
+
+
+def test_studio_notebook_shows_the_studio_and_drives_it(tutorial_runs: TutorialSession) -> None:
+    nb = executed(tutorial_runs, "03_widgets_and_the_studio")
+    studio = cell_with(nb, "studio = sg.studio()")
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in studio.outputs)
+    assert "<Studio http://127.0.0.1:" in outputs_text(studio)
+    assert "<Speech MP3" in outputs_text(cell_with(nb, "studio.speak()  "))
+    assert "ready to clone" in outputs_text(cell_with(nb, "studio.upload.set_sample("))
+    assert "ready True" in outputs_text(cell_with(nb, "studio.upload.clone()"))
+    assert "picked the new voice: True" in outputs_text(cell_with(nb, "picked = studio.voice.value"))
+    player = cell_with(nb, "AudioPlayer(client.text_to_speech(")
+    assert "<AudioPlayer MP3" in outputs_text(player) and "voice custom-" in outputs_text(player)
+    # The studio's state is saved with the notebook (so it shows when reopened), minus the sample.
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    names = {m["model_name"] for m in state.values()}
+    assert {"FileUploadModel", "AnyModel", "TextareaModel", "DropdownModel"} <= names
+    run = tutorial_runs.runs["03_widgets_and_the_studio"]
+    assert len(run.uploads) == 1 and run.uploads[0][:3] in (b"ID3", b"\xff\xfb", b"\xff\xf3")
 
 
 # ------------------------------------------------------------------ on the real service, unchanged
