@@ -245,3 +245,27 @@ def test_local_only_cells_skip_themselves_when_connected_to_a_real_service(tmp_p
     # What works on any server still ran: the client's own checks, a wrong key, an unknown model.
     assert "AudioValidationError: hello.mp3 is" in text and "AuthenticationError:" in text
     assert "no SPEECHGEN_API_KEY set" not in text and remote.api_key not in nbformat.writes(nb)
+
+
+# ---------------------------------------------------------------------------------- the README
+
+
+def test_readme_commands_and_links_are_real() -> None:
+    """The README's two commands, its links and its picture point at things that exist."""
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", readme, re.DOTALL)
+    setup = next(b for b in blocks if "jupyter lab" in b)
+    extra = re.search(r'-e "\.\[(\w+)\]"', setup).group(1)
+    extras = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert extra in extras and any(d.startswith("jupyterlab") for d in extras[extra])
+    assert "notebooks/" in setup and (root / "notebooks").is_dir()
+    assert any(b.strip() == "bash .ci/run" for b in blocks)
+    assert (root / ".ci" / "run").is_file()
+    for target in re.findall(r"\]\(((?:notebooks|docs)/[^)]+)\)", readme):
+        assert (root / target).is_file(), target
+    assert {f"notebooks/{p.name}" for p in TUTORIALS} <= set(re.findall(r"\((notebooks/[^)]+)\)", readme))
+    badge = re.search(r"https://mybinder\.org/v2/gh/([^/]+/[^/]+)/HEAD\?urlpath=lab/tree/(\S+?)\)", readme)
+    assert badge and (root / badge.group(2)).is_file()
