@@ -41,25 +41,48 @@ cannot tell:
   score 9-14 semitones and >= 20. Cannot tell two speakers of similar
   pitch (two men ~100 and ~130 Hz), or overlapping speech: it misses them
   rather than risk refusing one expressive speaker.
+
+Memory: every check runs at 16 kHz on blocks as they decode (Silero is fed
+window by window, frame powers are kept, Praat tracks pitch in 10 s blocks),
+so `check_upload` holds a few MB whatever the file's length and rate, and
+never reads the upload into memory: the server passes the path. Only
+`check_sample`, which returns the samples, keeps the 16 kHz signal (19 MB
+for 5 minutes).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from types import TracebackType
 
 import numpy as np
 
+from .engine.analysis import TrackStream
 from .engine.codec import (
     ACCEPTED_CONTAINERS,
     AudioDecodeError,
+    AudioSource,
     DecodedAudio,
     UnsupportedFormatError,
     decode,
+    open_audio,
     resample,
+    source_is_empty,
 )
+from .engine.memory import release_free_memory
+from .engine.vad import VAD_RATE, SpeechSegment, VadStream, segments_from_probabilities, speech_probabilities, windows
 
-__all__ = ["SampleRejection", "SampleReport", "check_sample", "check_audio", "MIN_SECONDS", "MAX_SECONDS"]
+__all__ = [
+    "SampleRejection",
+    "SampleReport",
+    "check_sample",
+    "check_upload",
+    "check_audio",
+    "MIN_SECONDS",
+    "MAX_SECONDS",
+]
 
 MIN_SECONDS = 10.0
 MAX_SECONDS = 300.0
@@ -72,6 +95,7 @@ MIN_SNR_DB = 6.0
 SPEAKER_GAP_SEMITONES = 5.0
 SPEAKER_SEPARATION = 6.0
 SPEAKER_MIN_SHARE = 0.15
+_PITCH_STEP = 0.02  # s between pitch frames for the speaker check
 
 _FORMATS_TEXT = "MP3 (recommended), WAV, M4A, FLAC or OGG"
 
@@ -118,54 +142,134 @@ def _suffix(filename: str | None) -> str | None:
     return filename.rsplit(".", 1)[1].lower()
 
 
-def check_sample(data: bytes, filename: str | None = None, *, enhance_quality: bool = False) -> DecodedAudio:
+#: Decoding stops this far past the limit: enough to tell "too long" with certainty.
+_DECODE_SECONDS = MAX_SECONDS + LONG_TOLERANCE + 1.0
+#: Samples fed to the analysis at a time when the whole signal is at hand.
+_FEED = 1 << 15
+
+
+def check_sample(source: AudioSource, filename: str | None = None, *, enhance_quality: bool = False) -> DecodedAudio:
     """Decode an upload and check it against the page's requirements.
 
-    Returns the decoded audio (as uploaded, not enhanced) when it passes;
-    raises `SampleRejection` otherwise (see the module docstring for what
-    each check can tell). `filename` is only used in messages: the format is
+    `source` is the file's bytes, a path to it, or an open binary file.
+    Returns the decoded audio (as uploaded, not enhanced) at 16 kHz, the
+    rate every check and the clone analyse at, when it passes; raises
+    `SampleRejection` otherwise (see the module docstring for what each
+    check can tell). `filename` is only used in messages: the format is
     judged from content. `enhance_quality=True` (the form field of that
     name) judges noise on the sample as `engine.enhance` will leave it,
     since the clone is then built from the cleaned audio.
+
+    A caller that does not need the samples should use `check_upload`: the
+    same checks and refusals without keeping the signal.
     """
     the = _the(filename)
-    if not data:
-        raise SampleRejection(400, "empty_file", f"{the} is empty (0 bytes). Upload a recording of 10 s to 5 minutes of one person speaking.")
+    _refuse_empty(source, the)
     try:
-        audio = decode(data, max_seconds=MAX_SECONDS + LONG_TOLERANCE + 1.0)
-    except UnsupportedFormatError as err:
-        raise SampleRejection(
-            415,
-            "unsupported_audio_format",
-            f"{the} is {err.detected} audio, which Speechgen does not accept. "
-            f"Convert it to {_FORMATS_TEXT} and upload it again.",
-        ) from err
+        audio = decode(source, max_seconds=_DECODE_SECONDS, rate=VAD_RATE)
     except AudioDecodeError as err:
-        if err.detected in ACCEPTED_CONTAINERS:
-            raise SampleRejection(
-                422,
-                "unreadable_audio",
-                f"{the} looks like {err.detected.upper()} but is damaged or cut off: no sound could be decoded from it. "
-                "Export or download the recording again and upload the complete file.",
-            ) from err
-        named = _suffix(filename)
-        hint = (
-            f" Its name ends in .{named}, but its content is not {named.upper()} audio."
-            if named in ACCEPTED_CONTAINERS or named == "mp4"
-            else ""
-        )
-        raise SampleRejection(
-            415,
-            "unsupported_audio_format",
-            f"{the} could not be read as audio.{hint} Upload a recording in {_FORMATS_TEXT}.",
-        ) from err
-    _check_duration(audio, the)
+        raise _decode_rejection(err, the, filename) from err
+    _check_duration(audio.duration, audio.truncated, the)
     check_audio(audio, filename, enhance_quality=enhance_quality)
     return audio
 
 
-def _check_duration(audio: DecodedAudio, the: str) -> None:
-    d = audio.duration
+def check_upload(source: AudioSource, filename: str | None = None, *, enhance_quality: bool = False) -> SampleReport:
+    """`check_sample` for the server: the same checks and refusals, keeping nothing of the signal.
+
+    The file is decoded to 16 kHz block by block and each block goes
+    straight into the content analysis, so memory stays a few MB for any
+    accepted upload instead of the decoded signal (19 MB for 5 minutes at
+    16 kHz, 53 MB at 44.1 kHz). Only a noisy sample with
+    `enhance_quality=True` is decoded whole, since enhancement needs all of
+    it. Returns the measurements (`duration` among them). A file object is
+    read from its start, and must be seekable. (One difference from
+    `check_sample`, by design: a stereo downmix that overshoots full scale,
+    which `decode` scales back over the whole signal, is analysed as it
+    comes; the checks hardly depend on level.)
+    """
+    try:
+        return _check_upload(source, filename, enhance_quality)
+    finally:
+        release_free_memory()  # see engine.memory: the next step runs on another thread
+
+
+def _check_upload(source: AudioSource, filename: str | None, enhance_quality: bool) -> SampleReport:
+    the = _the(filename)
+    _refuse_empty(source, the)
+    content = _Content()
+    try:
+        with open_audio(source, rate=VAD_RATE, max_seconds=_DECODE_SECONDS) as stream, content:
+            for block in _batches(stream.blocks(), _FEED):
+                content.feed(block)
+            duration = stream.decoded_samples / stream.sample_rate
+            truncated = stream.truncated
+    except AudioDecodeError as err:
+        raise _decode_rejection(err, the, filename) from err
+    _check_duration(duration, truncated, the)
+
+    def whole() -> np.ndarray:
+        return decode(source, max_seconds=_DECODE_SECONDS, rate=VAD_RATE).samples
+
+    return content.judge(the, duration, enhance_quality=enhance_quality, whole=whole)
+
+
+def _batches(blocks: Iterator[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    """Decoder blocks (1024 samples each for a WAV) regrouped into `size`-sample pieces.
+
+    Why: the analysis costs a few Python calls per piece whatever its size;
+    fed 1024 samples at a time, 5 minutes meant ~5,000 rounds of that.
+    """
+    buf = np.empty(size, dtype=np.float32)
+    fill = 0
+    for block in blocks:
+        while block.size:
+            take = min(size - fill, block.size)
+            buf[fill : fill + take] = block[:take]
+            fill += take
+            block = block[take:]
+            if fill == size:
+                yield buf
+                buf, fill = np.empty(size, dtype=np.float32), 0
+    if fill:
+        yield buf[:fill]
+
+
+def _refuse_empty(source: AudioSource, the: str) -> None:
+    if source_is_empty(source):
+        raise SampleRejection(400, "empty_file", f"{the} is empty (0 bytes). Upload a recording of 10 s to 5 minutes of one person speaking.")
+
+
+def _decode_rejection(err: AudioDecodeError, the: str, filename: str | None) -> SampleRejection:
+    """The refusal for a file that does not decode: 415 for not-audio or another container, 422 for a damaged one."""
+    if isinstance(err, UnsupportedFormatError):
+        return SampleRejection(
+            415,
+            "unsupported_audio_format",
+            f"{the} is {err.detected} audio, which Speechgen does not accept. "
+            f"Convert it to {_FORMATS_TEXT} and upload it again.",
+        )
+    if err.detected in ACCEPTED_CONTAINERS:
+        return SampleRejection(
+            422,
+            "unreadable_audio",
+            f"{the} looks like {err.detected.upper()} but is damaged or cut off: no sound could be decoded from it. "
+            "Export or download the recording again and upload the complete file.",
+        )
+    named = _suffix(filename)
+    hint = (
+        f" Its name ends in .{named}, but its content is not {named.upper()} audio."
+        if named in ACCEPTED_CONTAINERS or named == "mp4"
+        else ""
+    )
+    return SampleRejection(
+        415,
+        "unsupported_audio_format",
+        f"{the} could not be read as audio.{hint} Upload a recording in {_FORMATS_TEXT}.",
+    )
+
+
+def _check_duration(d: float, truncated: bool, the: str) -> None:
     if d < MIN_SECONDS - SHORT_TOLERANCE:
         shown = math.floor(d * 10) / 10  # never print "10.0 s" for a refusal
         raise SampleRejection(
@@ -174,8 +278,8 @@ def _check_duration(audio: DecodedAudio, the: str) -> None:
             f"{the} is {shown:.1f} s long; Speechgen needs 10 s to 5 minutes of speech. "
             "Record a longer sample (30 s or more works best).",
         )
-    if audio.truncated or d > MAX_SECONDS + LONG_TOLERANCE:
-        if audio.truncated:
+    if truncated or d > MAX_SECONDS + LONG_TOLERANCE:
+        if truncated:
             length = f"longer than {MAX_SECONDS / 60 + 1 / 60:.0f} minutes"
         else:
             shown = math.ceil(d * 10) / 10
@@ -195,67 +299,118 @@ def check_audio(audio: DecodedAudio, filename: str | None = None, *, enhance_qua
     multiple_speakers; returns the measurements when the sample passes.
     Duration is not checked here (see `check_sample`). With
     `enhance_quality`, a sample that fails the noise check is enhanced and
-    judged again (the reported SNR is then the enhanced one).
+    judged again (the reported SNR is then the enhanced one). Runs the same
+    block-by-block analysis as `check_upload`, over views of the samples
+    (16 kHz audio is not copied).
     """
-    from .engine.vad import VAD_RATE, segments_from_probabilities, speech_probabilities
+    x16 = audio.samples if audio.sample_rate == VAD_RATE else resample(audio.samples, audio.sample_rate, VAD_RATE)
+    x16 = np.asarray(x16, dtype=np.float32).reshape(-1)
+    with _Content() as content:
+        for i in range(0, x16.size, _FEED):
+            content.feed(x16[i : i + _FEED])
+    return content.judge(_the(filename), audio.duration, enhance_quality=enhance_quality, whole=lambda: x16)
 
-    the = _the(filename)
-    x16 = resample(audio.samples, audio.sample_rate, VAD_RATE)
-    probs = speech_probabilities(x16, VAD_RATE)
-    segments = segments_from_probabilities(probs)
-    speech = float(sum(s.duration for s in segments))
-    if speech < MIN_SPEECH_SECONDS:
-        raise SampleRejection(
-            422,
-            "no_speech",
-            f"{the} holds {speech:.1f} s of speech in {audio.duration:.1f} s of audio"
-            " (silence, noise, a tone or music are not speech). "
-            "Upload a recording of one person speaking clearly for at least 10 s.",
+
+class _Content:
+    """What the content checks need, gathered from a 16 kHz signal fed in blocks of any size.
+
+    Per 32 ms window (Silero's): the speech probability and the mean power;
+    and a pitch track every 20 ms. A few hundred KB for 5 minutes, where
+    the signal is 19 MB. Used as a context manager for the pooled Silero
+    model, then `judge` decides.
+    """
+
+    def __init__(self) -> None:
+        self._vad = VadStream()
+        self._carry = np.zeros(0, dtype=np.float32)
+        self._probs: list[np.ndarray] = []
+        self._power: list[np.ndarray] = []
+        self._pitch = TrackStream(VAD_RATE, time_step=_PITCH_STEP)
+
+    def __enter__(self) -> _Content:
+        self._vad.__enter__()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self._vad.__exit__(kind, value, tb)
+
+    def feed(self, x16: np.ndarray) -> None:
+        self._pitch.feed(x16)
+        if self._carry.size:
+            x16 = np.concatenate([self._carry, x16])
+        whole, rest = windows(x16)
+        if whole.shape[0]:
+            self._probs.append(self._vad.process(whole))
+            self._power.append(_window_power(whole))
+        self._carry = rest.copy()
+
+    def judge(self, the: str, duration: float, *, enhance_quality: bool, whole: Callable[[], np.ndarray]) -> SampleReport:
+        """Refuse (422) or measure. `whole` gives the full 16 kHz signal, only needed to enhance a noisy sample."""
+        probs = np.concatenate(self._probs) if self._probs else np.zeros(0, np.float32)
+        power = np.concatenate(self._power) if self._power else np.zeros(0)
+        segments = segments_from_probabilities(probs)
+        speech = float(sum(s.duration for s in segments))
+        if speech < MIN_SPEECH_SECONDS:
+            raise SampleRejection(
+                422,
+                "no_speech",
+                f"{the} holds {speech:.1f} s of speech in {duration:.1f} s of audio"
+                " (silence, noise, a tone or music are not speech). "
+                "Upload a recording of one person speaking clearly for at least 10 s.",
+            )
+        snr = _snr_db(power, probs)
+        if snr < MIN_SNR_DB and enhance_quality:
+            from .engine.enhance import enhance
+
+            cleaned = enhance(DecodedAudio(whole(), VAD_RATE, "pcm")).samples
+            frames = windows(cleaned)[0]
+            power = np.concatenate([_window_power(frames[i : i + 1024]) for i in range(0, frames.shape[0], 1024)] or [power[:0]])
+            snr = _snr_db(power, speech_probabilities(cleaned, VAD_RATE))
+            del cleaned
+        if snr < MIN_SNR_DB:
+            raise SampleRejection(
+                422,
+                "too_noisy",
+                f"{the} is too noisy: the speech is only {snr:.0f} dB above the background noise "
+                f"(at least {MIN_SNR_DB:.0f} dB needed, 20 dB or more is good"
+                + (", even after enhancement). " if enhance_quality else "). ")
+                + (
+                    "Record again in a quiet room, closer to the microphone."
+                    if enhance_quality
+                    else "Record again in a quiet room, closer to the microphone, or try enhance_quality=true."
+                ),
+            )
+        track = self._pitch.finish()
+        gap, separation, share = _speaker_split(track.f0_times, track.f0, segments)
+        if gap >= SPEAKER_GAP_SEMITONES and separation >= SPEAKER_SEPARATION and share >= SPEAKER_MIN_SHARE:
+            raise SampleRejection(
+                422,
+                "multiple_speakers",
+                f"{the} seems to hold more than one speaker: its speech falls into two pitch groups "
+                f"{gap:.0f} semitones apart (like a man and a woman taking turns). "
+                "Upload a recording of one person only; cut out other voices first.",
+            )
+        return SampleReport(
+            duration=duration,
+            speech_seconds=speech,
+            snr_db=snr,
+            speaker_gap_semitones=gap,
+            speaker_separation=separation,
+            speaker_minor_share=share,
         )
-    snr = _snr_db(x16, probs)
-    if snr < MIN_SNR_DB and enhance_quality:
-        from .engine.enhance import enhance
-
-        cleaned = enhance(DecodedAudio(x16, VAD_RATE, audio.container))
-        snr = _snr_db(cleaned.samples, speech_probabilities(cleaned.samples, VAD_RATE))
-    if snr < MIN_SNR_DB:
-        raise SampleRejection(
-            422,
-            "too_noisy",
-            f"{the} is too noisy: the speech is only {snr:.0f} dB above the background noise "
-            f"(at least {MIN_SNR_DB:.0f} dB needed, 20 dB or more is good"
-            + (", even after enhancement). " if enhance_quality else "). ")
-            + (
-                "Record again in a quiet room, closer to the microphone."
-                if enhance_quality
-                else "Record again in a quiet room, closer to the microphone, or try enhance_quality=true."
-            ),
-        )
-    gap, separation, share = _speaker_split(x16, VAD_RATE, segments)
-    if gap >= SPEAKER_GAP_SEMITONES and separation >= SPEAKER_SEPARATION and share >= SPEAKER_MIN_SHARE:
-        raise SampleRejection(
-            422,
-            "multiple_speakers",
-            f"{the} seems to hold more than one speaker: its speech falls into two pitch groups "
-            f"{gap:.0f} semitones apart (like a man and a woman taking turns). "
-            "Upload a recording of one person only; cut out other voices first.",
-        )
-    return SampleReport(
-        duration=audio.duration,
-        speech_seconds=speech,
-        snr_db=snr,
-        speaker_gap_semitones=gap,
-        speaker_separation=separation,
-        speaker_minor_share=share,
-    )
 
 
-def _snr_db(x16: np.ndarray, probs: np.ndarray, window: int = 512) -> float:
-    """Speech-to-noise ratio in dB (see the module docstring); 99 for digital silence."""
+def _window_power(frames: np.ndarray) -> np.ndarray:
+    """Mean power of each row of a block, summed in float64 (callers pass blocks, so no float64 copy of the signal)."""
+    return np.einsum("ij,ij->i", frames, frames, dtype=np.float64) / frames.shape[1] if frames.size else np.zeros(0)
+
+
+def _snr_db(power: np.ndarray, probs: np.ndarray) -> float:
+    """Speech-to-noise ratio in dB from per-window powers (see the module docstring); 99 for digital silence."""
     n = probs.size
     if n == 0:
         return 0.0
-    power = np.mean(x16[: n * window].astype(np.float64).reshape(n, window) ** 2, axis=1)
+    power = power[:n]
     noise = float(np.percentile(power, 10))
     speech = power[probs > 0.5]
     if speech.size == 0:
@@ -266,13 +421,11 @@ def _snr_db(x16: np.ndarray, probs: np.ndarray, window: int = 512) -> float:
     return float(10.0 * np.log10(max(level - noise, 1e-12) / noise))
 
 
-def _speaker_split(x16: np.ndarray, rate: int, segments: list) -> tuple[float, float, float]:
+def _speaker_split(times: np.ndarray, f0: np.ndarray, segments: list[SpeechSegment]) -> tuple[float, float, float]:
     """(gap in semitones, separation, minor share) of the best two-group split
-    of chunk pitch medians; zeros when there is too little to judge."""
-    from .engine.analysis import pitch_track
-
-    times, f0 = pitch_track(x16, rate, time_step=0.02)
-    step = 0.02
+    of chunk pitch medians (from a pitch track every `_PITCH_STEP` s); zeros
+    when there is too little to judge."""
+    step = _PITCH_STEP
     values: list[float] = []
     weights: list[float] = []
     for seg in segments:

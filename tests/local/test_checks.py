@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from fractions import Fraction
+from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -105,9 +108,14 @@ def five_minutes() -> np.ndarray:
     return x
 
 
-def test_five_minutes_passes_in_m4a(five_minutes: np.ndarray) -> None:
+@pytest.fixture(scope="module")
+def five_minutes_m4a(five_minutes: np.ndarray) -> bytes:
+    return media.encode(five_minutes[: 300 * 16_000], "m4a")
+
+
+def test_five_minutes_passes_in_m4a(five_minutes_m4a: bytes) -> None:
     # AAC decodes ~1024 samples long: 300.0 s written must still pass.
-    audio = check_sample(media.encode(five_minutes[: 300 * 16_000], "m4a"), "long.m4a")
+    audio = check_sample(five_minutes_m4a, "long.m4a")
     assert 300.0 <= audio.duration < 300.25
 
 
@@ -168,3 +176,90 @@ def test_clean_single_speaker_passes(voice: str, fmt: str) -> None:
 def test_rejection_repr_carries_status_and_code() -> None:
     err = SampleRejection(422, "no_speech", "msg")
     assert "422" in repr(err) and "no_speech" in repr(err)
+
+
+# ---- from a path, a file, or bytes: the same verdicts; check_upload keeps nothing --------------
+
+
+def _verdict(check: Callable[[Any, str], Any], source: object) -> tuple[object, ...]:
+    """(status, code, message) of a refusal, or ("ok", duration) of a pass."""
+    try:
+        result = check(source, "me.mp3")
+    except SampleRejection as err:
+        return (err.status, err.code, err.message)
+    return ("ok", round(result.duration, 4))
+
+
+@pytest.fixture(scope="module")
+def cases(speech_16k: np.ndarray) -> dict[str, bytes]:
+    return {
+        "empty": b"",
+        "text": b"This is a shopping list, not a recording.\n" * 30,
+        "cut-header": media.encode(speech_16k[: 12 * 16_000], "mp3")[:150],
+        "too-short": media.encode(speech_16k[:158_400], "flac"),
+        "no-speech": media.make_audio("mp3", 20.0, kind="tone"),
+        "too-noisy": media.encode(media.with_noise(speech_16k[: 30 * 16_000], snr_db=0.0), "wav"),
+        "passes": media.encode(speech_16k[: 25 * 16_000], "ogg"),  # 25 s: the pitch track spans two blocks
+    }
+
+
+@pytest.mark.parametrize("case", ["empty", "text", "cut-header", "too-short", "no-speech", "too-noisy", "passes"])
+def test_path_file_and_bytes_get_the_same_verdict(case: str, cases: dict[str, bytes], tmp_path: Path) -> None:
+    from speechgen_jupyter.local.checks import check_upload
+
+    data = cases[case]
+    path = tmp_path / "upload.bin"  # no extension: nothing but the content may decide
+    path.write_bytes(data)
+    want = _verdict(check_sample, data)
+    assert want[0] == "ok" if case == "passes" else want[0] in (400, 415, 422)
+    assert _verdict(check_sample, path) == want
+    with open(path, "rb") as f:
+        assert _verdict(check_sample, f) == want
+    # The server's check, from the path: the same refusal, word for word...
+    assert _verdict(check_upload, path) == want
+    if case == "passes":
+        # ...and, on a pass, the same measurements as check_audio on the decoded samples.
+        assert check_upload(path, "me.ogg") == check_audio(check_sample(data, "me.ogg"), "me.ogg")
+
+
+def test_check_upload_rereads_a_file_object_to_judge_it_enhanced(speech_16k: np.ndarray) -> None:
+    # A noisy sample with enhance_quality is decoded a second time (whole) for
+    # enhancement: a file object is read from its start, each time.
+    from speechgen_jupyter.local.checks import check_upload
+
+    f = io.BytesIO(media.encode(media.with_noise(speech_16k[: 20 * 16_000], 2.0), "mp3"))
+    f.read(1000)  # wherever the caller left it
+    with pytest.raises(SampleRejection) as info:
+        check_upload(f, "noisy.mp3")
+    assert info.value.code == "too_noisy"
+    report = check_upload(f, "noisy.mp3", enhance_quality=True)
+    assert report.snr_db >= 6.0 and report.duration == pytest.approx(20.0, abs=0.1)
+
+
+def test_check_sample_returns_16k_audio(speech_16k: np.ndarray) -> None:
+    audio = check_sample(media.encode(speech_16k[: 12 * 16_000], "ogg"))  # Opus: decoded at 48 kHz
+    assert audio.sample_rate == 16_000 and audio.samples.dtype == np.float32
+    assert audio.duration == pytest.approx(12.0, abs=0.05)
+
+
+def test_check_upload_of_five_minutes_holds_a_fraction_of_the_signal(five_minutes_m4a: bytes, tmp_path: Path) -> None:
+    # The server's memory aim: the check must not hold the decoded signal
+    # (19 MB for 5 minutes at 16 kHz), let alone the file as bytes. tracemalloc
+    # counts every numpy allocation (deterministic); Praat's own block buffer is
+    # outside it but bounded by the block size.
+    import tracemalloc
+
+    from speechgen_jupyter.local.checks import check_upload
+
+    path = tmp_path / "long.m4a"
+    path.write_bytes(five_minutes_m4a)
+    signal_bytes = 300 * 16_000 * 4
+    tracemalloc.start()
+    try:
+        report = check_upload(path, "long.m4a")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert 300.0 <= report.duration < 300.25
+    assert report.speech_seconds > 200.0 and report.snr_db > 15.0
+    assert peak < signal_bytes / 3, peak / signal_bytes

@@ -162,13 +162,16 @@ def sniff_container(data: bytes) -> str | None:
 
 @contextmanager
 def _binary(source: AudioSource) -> Iterator[IO[bytes]]:
-    """`source` as a readable binary file, positioned where it was.
+    """`source` as a readable binary file, at its start.
 
     A path is opened here, in Python, and handed to FFmpeg as a file object
     rather than as a name: FFmpeg would read a name as a URL (``concat:``,
     ``http:``...) and let its extension sway the format probe, and the
     container must be judged from the bytes alone. Bytes are wrapped without
-    a copy (BytesIO shares an immutable buffer until written to).
+    a copy (BytesIO shares an immutable buffer until written to). A caller's
+    file object is rewound and read from its start (FFmpeg seeks by absolute
+    position, so a file read from the middle would be misread), and left
+    open: it is the caller's to close.
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         yield io.BytesIO(source)
@@ -176,7 +179,10 @@ def _binary(source: AudioSource) -> Iterator[IO[bytes]]:
         with open(source, "rb") as f:
             yield f
     else:
-        yield source  # the caller's file: theirs to close
+        if not source.seekable():
+            raise TypeError("decoding needs a seekable file (or bytes, or a path)")
+        source.seek(0)
+        yield source
 
 
 def _read_head(f: IO[bytes], size: int = 16) -> bytes:
@@ -200,7 +206,8 @@ def source_is_empty(source: AudioSource) -> bool:
         return len(source) == 0
     if isinstance(source, (str, os.PathLike)):
         return os.stat(source).st_size == 0
-    return not _read_head(source, 1)
+    with _binary(source) as f:
+        return not _read_head(f, 1)
 
 
 class AudioStream:
@@ -299,8 +306,8 @@ def _finite(chunk: np.ndarray) -> np.ndarray:
 def open_audio(source: AudioSource, *, rate: int | None = None, max_seconds: float | None = None) -> Iterator[AudioStream]:
     """Open an upload for decoding block by block (see `AudioStream`).
 
-    `source` is the file's bytes, a path, or a readable binary file object
-    (read from where it stands; not closed here). `rate` resamples while
+    `source` is the file's bytes, a path, or a seekable binary file object
+    (read from its start; not closed here). `rate` resamples while
     decoding (None keeps the file's own rate); `max_seconds` stops decoding
     early (see `DecodedAudio.truncated`).
 
