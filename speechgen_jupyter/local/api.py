@@ -77,12 +77,17 @@ def _idempotency_key(request: Request) -> str | None:
 
 
 def _check_sample(form: CloneForm) -> Any:
-    """The engine's upload checks, by decoding the bytes; a refusal becomes its 413/415/422."""
-    from .checks import SampleRejection, check_sample
+    """The engine's upload checks, streamed from the file on disk; a refusal becomes its 413/415/422.
+
+    Returns the measurements (`.duration`), not the samples: the upload is
+    never read into memory whole, and the worker decodes what the clone
+    needs from disk, so a 10 MB upload costs a few MB here.
+    """
+    from .checks import SampleRejection, check_upload
 
     try:
         # With enhance_quality, noise is judged as the cleaned sample will be: that is what gets cloned.
-        return check_sample(form.audio_path.read_bytes(), form.filename or "", enhance_quality=form.enhance)
+        return check_upload(form.audio_path, form.filename or "", enhance_quality=form.enhance)
     except SampleRejection as rejection:
         raise ApiError(rejection.status, rejection.code, rejection.message) from None
 
@@ -123,7 +128,7 @@ def _persist(services: Services, form: CloneForm, audio: Any, key: str | None) -
     if not created:  # a concurrent request with the same key won the race
         services.blobs.remove(file_name, [])
         return record, False
-    services.worker.enqueue(model_id, audio.duration, form.enhance, audio)
+    services.worker.enqueue(model_id, audio.duration, form.enhance)  # the worker decodes from disk
     return record, True
 
 

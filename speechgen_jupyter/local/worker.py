@@ -204,7 +204,9 @@ class CloneWorker:
         from . import engine
 
         if audio is None:
-            audio = engine.decode(self._blobs.upload_path(record.sample_file).read_bytes())
+            # Only what the clone analyses (its first 2 minutes, at 16 kHz), straight from the file:
+            # reading the upload as bytes and decoding it whole made this step the memory peak.
+            audio = engine.reference_audio(self._blobs.upload_path(record.sample_file))
         if record.enhance:
             audio = engine.enhance(audio)
         profile = engine.build_profile(audio)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -136,3 +137,33 @@ def test_cloning_a_minute_is_fast() -> None:
 def test_no_voiced_speech_is_a_profile_error() -> None:
     with pytest.raises(ProfileError):
         build_profile(DecodedAudio(np.zeros(16_000 * 12, np.float32), 16_000, "wav"))
+
+
+def test_reference_audio_is_the_first_two_minutes_at_16k(tmp_path: Path) -> None:
+    # What the clone worker decodes from the upload on disk: only what build_profile analyses.
+    from speechgen_jupyter.local.engine import reference_audio
+    from speechgen_jupyter.local.engine.clone import ANALYSIS_RATE, MAX_ANALYSIS_SECONDS
+
+    path = tmp_path / "long.flac"
+    path.write_bytes(media.make_audio("flac", MAX_ANALYSIS_SECONDS + 10.0, sample_rate=44_100))
+    audio = reference_audio(path)
+    assert audio.sample_rate == ANALYSIS_RATE == 16_000
+    assert audio.samples.dtype == np.float32 and audio.truncated
+    assert audio.samples.size == int(MAX_ANALYSIS_SECONDS * 16_000) + 1
+
+
+def test_profile_from_the_file_matches_the_profile_from_bytes(tmp_path: Path) -> None:
+    # The worker used to decode the upload's bytes at their own rate and let
+    # build_profile resample; now it decodes the file straight to 16 kHz.
+    from speechgen_jupyter.local.engine import reference_audio
+
+    x, rate = media.speech(30.0, LOW_SLOW_MALE, sample_rate=22_050)
+    data = media.encode(x, "mp3", rate)
+    path = tmp_path / "sample.mp3"
+    path.write_bytes(data)
+    before = build_profile(decode(data))
+    after = build_profile(reference_audio(path))
+    assert after.base_voice == before.base_voice
+    assert after.pitch_hz == pytest.approx(before.pitch_hz, rel=0.005)
+    assert after.syllable_rate == pytest.approx(before.syllable_rate, rel=0.02)
+    assert after.formant_scale == pytest.approx(before.formant_scale, rel=0.02)

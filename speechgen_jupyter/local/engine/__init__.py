@@ -19,7 +19,7 @@ from .codec import (
     decode,
     encode,
 )
-from .clone import ProfileError, build_profile, warm_up
+from .clone import ProfileError, build_profile, reference_audio, warm_up
 from .enhance import enhance
 from .synthesis import synthesize
 from .voices import BuiltinVoice, VoiceProfile, builtin_voices, get_builtin_voice
@@ -30,6 +30,7 @@ __all__ = [
     "BuiltinVoice",
     "ProfileError",
     "build_profile",
+    "reference_audio",
     "enhance",
     "warm_up",
     "VoiceProfile",

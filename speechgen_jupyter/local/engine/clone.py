@@ -27,11 +27,11 @@ import numpy as np
 
 from . import espeak
 from .analysis import VoiceMeasure, formant_ratio, measure
-from .codec import DecodedAudio, resample
+from .codec import AudioSource, DecodedAudio, decode, resample
 from .texts import FIT_TEXT
 from .voices import BuiltinVoice, VoiceProfile, builtin_voices
 
-__all__ = ["ProfileError", "build_profile", "builtin_measures", "FitReport"]
+__all__ = ["ProfileError", "build_profile", "builtin_measures", "reference_audio", "FitReport"]
 
 #: Reference audio analysed: enough for stable statistics, bounded cost.
 MAX_ANALYSIS_SECONDS = 120.0
@@ -121,6 +121,18 @@ def _distance(ref: VoiceMeasure, base: VoiceMeasure) -> tuple[float, float, floa
 
 def _clip(value: float, limits: tuple[float, float]) -> float:
     return float(min(max(value, limits[0]), limits[1]))
+
+
+def reference_audio(source: AudioSource) -> DecodedAudio:
+    """What `build_profile` analyses of an upload, and nothing more: its
+    first `MAX_ANALYSIS_SECONDS`, decoded straight to `ANALYSIS_RATE`.
+
+    Why: the clone worker reads the accepted upload from disk; decoding all
+    of a 5-minute file at its own rate (53 MB at 44.1 kHz) to keep 2
+    minutes at 16 kHz (7.7 MB) would make the clone step, not the upload,
+    the server's memory peak.
+    """
+    return decode(source, rate=ANALYSIS_RATE, max_seconds=MAX_ANALYSIS_SECONDS)
 
 
 def build_profile(audio: DecodedAudio) -> VoiceProfile:
