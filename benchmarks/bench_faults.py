@@ -40,7 +40,9 @@ def timed_batch(client: sg.Client, texts: list[str], voice: str) -> float:
 
 def run() -> list[Row]:
     texts = [f"Sentence number {i} of the fault benchmark." for i in range(N)]
-    clean, faulty, slow_limit = [], [], []
+    clean: list[float] = []
+    faulty: list[float] = []
+    slow_limit: list[float] = []
     with server_process("--admin") as server:
         admin = server.http()
         client = sg.Client(api_key=server.api_key, base_url=server.base_url, max_retries=12, deadline=60)

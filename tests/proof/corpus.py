@@ -216,8 +216,9 @@ END = f"--{BOUNDARY}--\r\n".encode()
 
 def multipart(body: Callable[[], bytes], content_type: str | None = None, headers: dict[str, str | bytes] | None = None) -> Callable[[Target], httpx.Response]:
     def send(t: Target) -> httpx.Response:
-        h = {"Content-Type": content_type or f"multipart/form-data; boundary={BOUNDARY}", **(headers or {})}
-        return t.api.post("/v1/voice-clone", content=body(), headers=h)
+        h = [("Content-Type", content_type or f"multipart/form-data; boundary={BOUNDARY}"), *(headers or {}).items()]
+        raw = [(k.encode(), v if isinstance(v, bytes) else v.encode()) for k, v in h]
+        return t.api.post("/v1/voice-clone", content=body(), headers=raw)
 
     return send
 

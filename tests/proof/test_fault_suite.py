@@ -47,7 +47,7 @@ CLONE_CONCURRENCY = 4
 DEADLINE = 60.0
 MAX_RETRIES = 12
 WAIT_TIMEOUT = 120.0  # wait_for_model's own limit, on top of the clone call's deadline
-FAULTS = {
+FAULTS: dict[str, Any] = {
     "rate": 0.3,
     "kinds": ["429", "503", "drop", "drop_after", "slow"],
     "seed": 20_260_707,

@@ -368,8 +368,9 @@ def planted(keyed: LocalServer, model: sg.VoiceModel) -> Path:
 
 def test_no_path_reaches_a_file_outside_the_data_dir(target: Target, keyed: LocalServer, model: sg.VoiceModel,
                                                       planted: Path) -> None:
-    token = model.samples[0].audio_url.rsplit("/", 1)[1].removesuffix(".mp3")  # type: ignore[union-attr]
-    assert httpx.get(model.samples[0].audio_url).status_code == 200  # the real sample is served (control)
+    url = model.samples[0].audio_url
+    assert url is not None and httpx.get(url).status_code == 200  # the real sample is served (control)
+    token = url.rsplit("/", 1)[1].removesuffix(".mp3")
     aims = ["../../secret.txt", "../secret.txt", "../speechgen-local.sqlite3", f"../uploads/{model.model_id}.audio",
             "../../../../../../etc/passwd", f"../samples/{token}"]
     absolute = [str(planted).encode(), b"/etc/passwd", str(planted).replace("/", "%2f").encode(), b"C:\\Windows\\win.ini"]
