@@ -22,6 +22,7 @@ async def read_json_object(request: Any, max_bytes: int) -> dict[str, Any]:
     raw = b"".join(chunks)
     if not raw.strip():
         raise ApiError(400, "invalid_json", "The request body is empty; send a JSON object.")
+    why: str | None
     try:
         value = json.loads(raw)
     except UnicodeDecodeError:
