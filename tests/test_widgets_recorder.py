@@ -24,9 +24,16 @@ def recorder_for(upload: UploadWidget, monkeypatch) -> tuple[RecorderWidget, Sen
     return recorder, sent
 
 
+def comm_message(recorder: RecorderWidget, content: object, buffers: list[bytes]) -> None:
+    """A custom message from the browser, as the kernel's comm hands it to the widget."""
+    recorder._handle_msg(
+        {"content": {"data": {"method": "custom", "content": content}}, "buffers": [memoryview(b) for b in buffers]}
+    )
+
+
 def browser_sends(recorder: RecorderWidget, wav: bytes) -> None:
-    """What the browser's "Use this recording" does, as the kernel receives it."""
-    recorder._handle_msg(recorder, {"kind": "recording", "mime": "audio/wav", "seconds": 12.0}, [memoryview(wav)])
+    """What the browser's "Use this recording" does (`model.send(content, undefined, [wav])`)."""
+    comm_message(recorder, {"kind": "recording", "mime": "audio/wav", "seconds": 12.0}, [wav])
 
 
 def test_a_recording_reaches_the_upload_and_is_acknowledged(client, closing, monkeypatch) -> None:
@@ -63,7 +70,7 @@ def test_empty_or_unreadable_recordings_are_refused_back_to_the_browser(client, 
     upload = closing(UploadWidget(client))
     recorder, sent = recorder_for(upload, monkeypatch)
     closing(recorder)
-    recorder._handle_msg(recorder, {"kind": "recording"}, [])
+    comm_message(recorder, {"kind": "recording"}, [])
     browser_sends(recorder, b"\x00\x01 not a wav at all" * 50)
     assert [m["kind"] for m in sent] == ["refused", "refused"]
     assert "arrived empty" in sent[0]["message"] and "could not be read" in sent[1]["message"]
@@ -74,8 +81,8 @@ def test_other_messages_are_ignored(client, closing, monkeypatch) -> None:
     upload = closing(UploadWidget(client))
     recorder, sent = recorder_for(upload, monkeypatch)
     closing(recorder)
-    recorder._handle_msg(recorder, {"kind": "something-else"}, [memoryview(b"x")])
-    recorder._handle_msg(recorder, "not a dict", [])
+    comm_message(recorder, {"kind": "something-else"}, [b"x"])
+    comm_message(recorder, "not a dict", [])
     assert sent == [] and upload.sample is None
 
 
@@ -86,6 +93,12 @@ def test_a_failing_consumer_is_reported_to_the_browser(client, closing, monkeypa
     recorder.on_recording(lambda data, name: 1 / 0)
     browser_sends(recorder, speech_file("wav", 11.0))
     assert sent[-1]["kind"] == "refused" and "ZeroDivisionError" in sent[-1]["message"]
+
+
+def test_state_updates_from_the_browser_still_reach_the_traits(closing) -> None:
+    recorder = closing(RecorderWidget())
+    recorder._handle_msg({"content": {"data": {"method": "update", "state": {"status": "unavailable"}}}, "buffers": []})
+    assert recorder.status == "unavailable"
 
 
 def test_the_browser_code_points_to_the_upload_when_there_is_no_microphone(closing) -> None:

@@ -266,12 +266,12 @@ class RecorderWidget(anywidget.AnyWidget):
         self._callbacks: list[Callable[[bytes, str], None]] = [on_recording] if on_recording else []
         self.received = 0  # recordings that reached Python
         self.add_class("sg-recorder")
-        self.on_msg(self._handle_msg)
+        self.on_msg(self._on_custom_msg)
 
     def on_recording(self, callback: Callable[[bytes, str], None]) -> None:
         self._callbacks.append(callback)
 
-    def _handle_msg(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
+    def _on_custom_msg(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
         if not isinstance(content, dict) or content.get("kind") != "recording":
             return
         self.deliver(bytes(buffers[0]) if buffers else b"")
