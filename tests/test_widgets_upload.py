@@ -119,6 +119,7 @@ def test_clone_sends_once_follows_the_status_to_ready_and_forgets_the_sample(cli
     assert isinstance(status, StatusWidget) and upload.status_box.children == (status,)
     assert status.join(60)
     assert status.state == "ready" and status.model.voice_id
+    assert upload.notice.level == "ok" and upload.notice.text == f"“Narrator” is ready ({model.model_id})."
     assert len(status.samples) == len(status.players.children) >= 1
     assert not holds_bytes(saved_widget_state(), sample_mp3)
 
@@ -191,4 +192,5 @@ def test_a_failed_clone_shows_the_servers_reason(client, admin, sample_mp3, clos
     assert status.state == "failed" and status.bar.bar_style == "danger"
     assert 'data-state="failed"' in status.line.value
     assert status.notice.level == "error" and "The sample has two speakers." in status.notice.text
+    assert upload.notice.level == "error" and "could not be cloned" in upload.notice.text
     wait_until(lambda: status.model is not None and status.model.is_failed, what="the failed model")

@@ -147,7 +147,9 @@ class UploadWidget(widgets.VBox):
         self.status: StatusWidget | None = None
         self._callbacks: list[Callable[[VoiceModel, StatusWidget], None]] = []
 
-        self.picker = widgets.FileUpload(accept=ACCEPT, multiple=False, description="Pick an audio file", icon="upload")
+        self.picker = widgets.FileUpload(
+            accept=ACCEPT, multiple=False, description="Pick an audio file", icon="upload", layout=widgets.Layout(width="max-content")
+        )
         self.picker.add_class("sg-picker")
         self.picker.observe(self._on_pick, names="value")
         self.checks = widgets.HTML(
@@ -159,7 +161,9 @@ class UploadWidget(widgets.VBox):
         self.name.add_class("sg-name")
         self.description = widgets.Text(description="Description", placeholder="optional")
         self.description.add_class("sg-description")
-        self.enhance = widgets.Checkbox(value=False, description="Enhance quality (reduce background noise)", indent=False)
+        self.enhance = widgets.Checkbox(
+            value=False, description="Enhance quality (reduce background noise)", indent=False, layout=widgets.Layout(width="auto")
+        )
         self.enhance.add_class("sg-enhance")
         self.clone_button = widgets.Button(description="Clone voice", button_style="primary", icon="clone", disabled=True)
         self.clone_button.add_class("sg-clone")
@@ -280,9 +284,16 @@ class UploadWidget(widgets.VBox):
         if self.status is not None:
             self.status.close()
         self.status = StatusWidget(model, self.client)
+        self.status.on_finished(self._clone_finished)
         self.status_box.children = (self.status,)
         for callback in list(self._callbacks):
             callback(model, self.status)
+
+    def _clone_finished(self, model: VoiceModel) -> None:
+        if model.is_ready:
+            self.notice.ok(f"“{model.name}” is ready ({model.model_id}).")
+        else:
+            self.notice.error(f"“{model.name}” could not be cloned; the reason is below.")
 
     def _settle(self) -> None:
         busy = self.busy.active
