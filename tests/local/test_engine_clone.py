@@ -144,8 +144,9 @@ def test_reference_audio_is_the_first_two_minutes_at_16k(tmp_path: Path) -> None
     from speechgen_jupyter.local.engine import reference_audio
     from speechgen_jupyter.local.engine.clone import ANALYSIS_RATE, MAX_ANALYSIS_SECONDS
 
-    path = tmp_path / "long.flac"
-    path.write_bytes(media.make_audio("flac", MAX_ANALYSIS_SECONDS + 10.0, sample_rate=44_100))
+    path = tmp_path / "long.wav"
+    ten_seconds = media.signal("voiced", 10.0, 44_100)
+    path.write_bytes(media.encode(np.tile(ten_seconds, int(MAX_ANALYSIS_SECONDS / 10) + 1), "wav", 44_100))
     audio = reference_audio(path)
     assert audio.sample_rate == ANALYSIS_RATE == 16_000
     assert audio.samples.dtype == np.float32 and audio.truncated
@@ -157,7 +158,7 @@ def test_profile_from_the_file_matches_the_profile_from_bytes(tmp_path: Path) ->
     # build_profile resample; now it decodes the file straight to 16 kHz.
     from speechgen_jupyter.local.engine import reference_audio
 
-    x, rate = media.speech(30.0, LOW_SLOW_MALE, sample_rate=22_050)
+    x, rate = media.speech(15.0, LOW_SLOW_MALE, sample_rate=22_050)
     data = media.encode(x, "mp3", rate)
     path = tmp_path / "sample.mp3"
     path.write_bytes(data)
