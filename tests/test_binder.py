@@ -28,7 +28,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # the first test builds the venv (cold pip cache: minutes)
 
 ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"

@@ -21,7 +21,7 @@ import pytest
 from tutorials import TUTORIALS, TutorialSession, scan_notebook
 
 pytest_plugins = ["tutorial_runs"]
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # the first test runs every tutorial
 
 # What the repository's own hooks refuse, and the shape of the local server's development keys.
 KEY_PATTERNS = [

@@ -23,7 +23,7 @@ from nbclient import NotebookClient
 from tutorials import TUTORIALS, TutorialSession
 
 pytest_plugins = ["tutorial_runs"]
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # the first test runs every tutorial
 
 BY_NAME = {p.stem: p for p in TUTORIALS}
 EXPECTED = {
