@@ -27,7 +27,7 @@ NOTEBOOKS = ROOT / "notebooks"
 SANITIZER = Path(__file__).resolve().parent / "nbval_sanitize.cfg"
 CAPTURE_PLUGIN = Path(__file__).resolve().parent / "nbval_capture.py"
 TUTORIALS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-NBVAL_TIMEOUT = 600  # seconds for the whole nbval run of every tutorial
+NBVAL_TIMEOUT = 540  # seconds for the whole nbval run of every tutorial (under the tests' 600 s timeout)
 
 
 @dataclass
