@@ -2,7 +2,8 @@
 
     import speechgen_jupyter as sg
     client = sg.get_client()          # a key from SPEECHGEN_API_KEY, or the offline local server
-    speech = client.text_to_speech("Hello!", voice="en-us")
+    voice = client.list_voices()[0].voice_id
+    speech = client.text_to_speech("Hello!", voice)
     speech                            # plays inline
 
     %load_ext speechgen_jupyter       # then %%speechgen and %speechgen ...

@@ -1,7 +1,7 @@
 """`SpeechgenMagics`: the magic functions and their settings, in one Configurable.
 
 Being a traitlets `Configurable` means `%config SpeechgenMagics` lists every
-setting with its help, `%config SpeechgenMagics.default_voice = "en-us"`
+setting with its help, `%config SpeechgenMagics.default_voice = "en-us-female-2"`
 changes one, and an `ipython_config.py` can set them for every session.
 """
 
