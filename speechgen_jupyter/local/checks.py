@@ -56,6 +56,7 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Self
 
 import numpy as np
 
@@ -72,7 +73,14 @@ from .engine.codec import (
     source_is_empty,
 )
 from .engine.memory import release_free_memory
-from .engine.vad import VAD_RATE, SpeechSegment, VadStream, segments_from_probabilities, speech_probabilities, windows
+from .engine.vad import (
+    VAD_RATE,
+    SpeechSegment,
+    VadStream,
+    segments_from_probabilities,
+    speech_probabilities,
+    windows,
+)
 
 __all__ = [
     "SampleRejection",
@@ -327,7 +335,7 @@ class _Content:
         self._power: list[np.ndarray] = []
         self._pitch = TrackStream(VAD_RATE, time_step=_PITCH_STEP)
 
-    def __enter__(self) -> _Content:
+    def __enter__(self) -> Self:
         self._vad.__enter__()
         return self
 

@@ -9,6 +9,7 @@ first use.
 
 from __future__ import annotations
 
+from .clone import ProfileError, build_profile, reference_audio, warm_up
 from .codec import (
     ACCEPTED_CONTAINERS,
     MEDIA_TYPES,
@@ -19,7 +20,6 @@ from .codec import (
     decode,
     encode,
 )
-from .clone import ProfileError, build_profile, reference_audio, warm_up
 from .enhance import enhance
 from .synthesis import synthesize
 from .voices import BuiltinVoice, VoiceProfile, builtin_voices, get_builtin_voice

@@ -127,6 +127,10 @@ class Tracks:
     db: np.ndarray
 
 
+#: One block's kept frames: (pitch times, f0, intensity times, dB).
+_Part = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
 class TrackStream:
     """Pitch (and optionally intensity) of a signal fed in pieces, block by block.
 
@@ -167,7 +171,7 @@ class TrackStream:
         self._fill = 0  # samples held in the buffer
         self._buffer_start = 0  # absolute index of the buffer's first sample
         self._core_start = 0  # absolute index where the next core begins
-        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._parts: list[_Part] = []
 
     def feed(self, x: np.ndarray) -> None:
         """Add the next piece of the signal (float32 mono, any length); analyses every block it completes."""
@@ -212,7 +216,7 @@ class TrackStream:
         self._parts = []
         return Tracks(*joined)
 
-    def _analyse(self, block: np.ndarray, first: int, keep_from: int, keep_to: int | None) -> tuple[np.ndarray, ...]:
+    def _analyse(self, block: np.ndarray, first: int, keep_from: int, keep_to: int | None) -> _Part:
         """Praat on one block starting at absolute sample `first`; the frames in [keep_from, keep_to)."""
         if block.size / self.rate <= 3.0 / PITCH_FLOOR_HZ:  # shorter than one pitch window: no frames
             empty = np.zeros(0)

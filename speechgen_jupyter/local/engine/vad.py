@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Self
 
 import numpy as np
 
@@ -73,7 +74,7 @@ class VadStream:
     remainder to the next piece (see `windows`).
     """
 
-    def __enter__(self) -> VadStream:
+    def __enter__(self) -> Self:
         self._vad = _acquire()
         self._vad.reset()  # type: ignore[attr-defined]
         return self
