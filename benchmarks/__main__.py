@@ -76,15 +76,21 @@ def run_suite(name: str) -> Outcome:
     return outcome
 
 
-_AIM = re.compile(r"(<=|>=|<|>)\s*(~?)\s*([0-9]*\.?[0-9]+)")
+_AIM = re.compile(r"(<=|>=|<|>)\s*(~?)\s*([0-9]*\.?[0-9]+)(?:\s*(ms|s)\b)?")
+_SECONDS = {"s": 1.0, "ms": 0.001}
 
 
 def verdict(row: Row) -> str:
-    """'met' or 'missed' when the aim is a plain bound on the row's value ('~' allows 10 %); else ''."""
+    """'met' or 'missed' when the aim is a plain bound on the row's value ('~' allows 10 %); else ''.
+
+    An aim in seconds or milliseconds is compared in the row's own unit ("< 1 s" against 82 ms).
+    """
     match = _AIM.search(row.aim)
     if match is None:
         return ""
-    op, about, number = match.group(1), match.group(2), float(match.group(3))
+    op, about, number, unit = match.group(1), match.group(2), float(match.group(3)), match.group(4)
+    if unit and row.unit in _SECONDS:
+        number = number * _SECONDS[unit] / _SECONDS[row.unit]
     slack = 0.1 * number if about else 0.0
     ok = {
         "<=": row.value <= number + slack,
