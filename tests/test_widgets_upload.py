@@ -194,3 +194,20 @@ def test_a_failed_clone_shows_the_servers_reason(client, admin, sample_mp3, clos
     assert status.notice.level == "error" and "The sample has two speakers." in status.notice.text
     assert upload.notice.level == "error" and "could not be cloned" in upload.notice.text
     wait_until(lambda: status.model is not None and status.model.is_failed, what="the failed model")
+
+
+def test_a_file_the_browser_refused_to_send_is_explained(client, closing) -> None:
+    """Over 10 MB the browser-side guard sends only the name and size (see widgets/_guard.py)."""
+    upload = closing(UploadWidget(client))
+    assert upload.guard.get_state()["picker"] == f"IPY_MODEL_{upload.picker.model_id}"
+    assert upload.guard.limit == 10 * 1024 * 1024
+    upload.guard._handle_msg(
+        {"content": {"data": {"method": "custom", "content": {"kind": "too-big", "name": "huge.wav", "size": 11_040_078}}}, "buffers": []}
+    )
+    assert upload.sample is None and not upload.assessment.ok
+    assert checks_of(upload) == {"Length": "unknown", "Format": "unknown", "Size": "bad"}
+    assert upload.assessment.problem.startswith("huge.wav is 10.5 MB (11,040,078 bytes); the limit is 10 MB")
+    assert upload.assessment.problem.endswith("It was not sent.")
+    assert "stayed in your browser" in upload.checks.value and upload.clone_button.disabled
+    upload.clone_button.click()
+    assert upload.notice.level == "error" and client.requests == []

@@ -10,6 +10,10 @@ bytes in its widget state, and a notebook saved with widget state would keep
 them too (ipywidgets PR #2799). So the bytes are taken out of the FileUpload
 the moment they arrive: the widget state is emptied and only this Python
 object holds the sample, until it has been sent.
+
+A file over 10 MB would never arrive at all (the notebook's websocket drops
+messages that big, silently): a small browser-side guard (`_guard`) refuses
+it before sending and tells Python its name and size, so the widget says why.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from ..errors import AudioValidationError, UnsupportedMediaTypeError
 from ..types import VoiceModel
 from ._background import Busy, close_tree
 from ._clients import resolve_client
+from ._guard import PickGuard
 from ._notice import Notice
 from ._waveform import decode_mono, waveform_svg
 from .status import StatusWidget
@@ -104,6 +109,18 @@ def assess(data: bytes, filename: str) -> Assessment:
     return Assessment(filename, size, info, tuple(checks), problem)
 
 
+def assess_unsent(filename: str, size: int) -> Assessment:
+    """A file the browser refused to send (over the limit): only its name and size are known."""
+    # The client's own wording for this case (what check_sample would raise), plus what happened.
+    problem = A._too_large_message(filename, size, filename) + " It was not sent."
+    checks = (
+        Check("Length", "not read", "10 s to 5 min", None),
+        Check("Format", "not read", "MP3, WAV, M4A, FLAC or OGG", None),
+        Check("Size", _mb(size), "at most 10 MB", False),
+    )
+    return Assessment(filename, size, None, checks, problem)
+
+
 def _checks_html(assessment: Assessment, picture: str | None, source: str) -> str:
     marks = {True: ("✓", "#1b7a1b"), False: ("✗", "#b00020"), None: ("?", "#8a5a00")}
     rows = []
@@ -152,6 +169,7 @@ class UploadWidget(widgets.VBox):
         )
         self.picker.add_class("sg-picker")
         self.picker.observe(self._on_pick, names="value")
+        self.guard = PickGuard(self.picker, self._too_big)
         self.checks = widgets.HTML(
             '<div class="sg-sample-empty" style="opacity:.7">No sample yet: pick an audio file '
             "(10 s to 5 min of one person speaking, MP3/WAV/M4A/FLAC/OGG, up to 10 MB) or record one.</div>"
@@ -175,6 +193,7 @@ class UploadWidget(widgets.VBox):
         super().__init__(
             [
                 self.picker,
+                self.guard,
                 self.checks,
                 self.name,
                 self.description,
@@ -218,6 +237,15 @@ class UploadWidget(widgets.VBox):
         """Forget the sample (the widget state never held it)."""
         self._sample = None
         self.assessment = None
+        self._settle()
+
+    def _too_big(self, filename: str, size: int) -> None:
+        """The browser kept a file over the limit (see `_guard`): say so, as the checks would."""
+        self._sample, self._filename, self._source = None, filename, "file"
+        self.assessment = assess_unsent(filename, size)
+        note = '<div style="font-size:smaller;opacity:.7">(not read: the file stayed in your browser)</div>'
+        self.checks.value = _checks_html(self.assessment, note, "file")
+        self.notice.clear()
         self._settle()
 
     def _on_pick(self, change: dict[str, Any]) -> None:

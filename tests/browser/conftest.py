@@ -133,3 +133,13 @@ def sample_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("samples") / "narrator.mp3"
     path.write_bytes(speech_file("mp3", 12.0))
     return path
+
+
+@pytest.fixture(scope="session")
+def big_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real WAV just over 10 MB (and too long too)."""
+    from media import make_audio
+
+    path = tmp_path_factory.mktemp("samples") / "huge.wav"
+    path.write_bytes(make_audio("wav", 345.0, "tone"))
+    return path
