@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -21,6 +22,9 @@ from speechgen_jupyter.local import LocalServer, start
 
 from .pages import CHROMIUM, NotebookPage, launch
 from .servers import JupyterServer
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
@@ -81,7 +85,7 @@ def jupyter(request: pytest.FixtureRequest, speechgen: LocalServer, tmp_path_fac
 
 
 @pytest.fixture(scope="session")
-def context(_browser_available: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def context(_browser_available: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -103,9 +107,9 @@ def notebook(request: pytest.FixtureRequest, jupyter: JupyterServer) -> str:
 
 
 @pytest.fixture
-def nb(request: pytest.FixtureRequest, context: object, jupyter: JupyterServer) -> Iterator[NotebookPage]:
+def nb(request: pytest.FixtureRequest, context: BrowserContext, jupyter: JupyterServer) -> Iterator[NotebookPage]:
     """A page in the browser; afterwards its session (and kernel) is ended and the page closed."""
-    page = context.new_page()  # type: ignore[attr-defined]
+    page = context.new_page()
     label = f"{jupyter.app}-{request.node.originalname.removeprefix('test_')}"
     wrapper = NotebookPage(page, jupyter, ARTIFACTS, label)
     yield wrapper
@@ -118,7 +122,8 @@ def nb(request: pytest.FixtureRequest, context: object, jupyter: JupyterServer) 
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep the call's report on the item, so `nb` can screenshot a failed test's page."""
     report = yield
     if report.when == "call":
         item.rep_call = report  # type: ignore[attr-defined]
