@@ -199,7 +199,7 @@ def cases(speech_16k: np.ndarray) -> dict[str, bytes]:
         "too-short": media.encode(speech_16k[:158_400], "flac"),
         "no-speech": media.make_audio("mp3", 20.0, kind="tone"),
         "too-noisy": media.encode(media.with_noise(speech_16k[: 30 * 16_000], snr_db=0.0), "wav"),
-        "passes": media.encode(speech_16k[: 25 * 16_000], "ogg"),  # 25 s: the pitch track spans two blocks
+        "passes": media.encode(speech_16k[: 22 * 16_000], "ogg"),  # 22 s: the pitch track spans two blocks
     }
 
 
