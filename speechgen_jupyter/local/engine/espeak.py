@@ -139,27 +139,40 @@ class _Library:
         return 0  # 0 = go on
 
 
+# espeak keeps a voice-file path in a short fixed buffer: on this machine a
+# 57-character path loaded and a 61-character one failed (status 2). A long
+# TMPDIR (macOS's default is one) would otherwise break every synthesis.
+_MAX_VOICE_PATH = 56
+_VOICE_NAME_LENGTH = 13  # "v" + 12 hex digits of the voice file's hash
+
+
 def _voice_directory() -> Path:
     """A private directory espeak can load voice files from.
 
     espeak lowercases the voice-file path, so the directory must be reachable
     by its lowercased path (true for /tmp on Linux, and for any path on the
-    case-insensitive file systems of macOS and Windows).
+    case-insensitive file systems of macOS and Windows), and the whole path
+    must fit espeak's buffer, so the first short enough candidate wins.
     """
     candidates = [tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"]
     for base in candidates:
         try:
-            made = tempfile.mkdtemp(prefix="speechgen_voices_", dir=base)
+            made = tempfile.mkdtemp(prefix="sgv", dir=base)
         except OSError:
             continue
-        if os.path.isdir(made.lower()) and os.path.samefile(made, made.lower()):
+        fits = len(made) + 1 + _VOICE_NAME_LENGTH <= _MAX_VOICE_PATH
+        if fits and os.path.isdir(made.lower()) and os.path.samefile(made, made.lower()):
             # One small file per distinct voice setting; gone when the process ends.
             import shutil
 
             atexit.register(shutil.rmtree, made, True)
             return Path(made)
         os.rmdir(made)
-    raise EspeakError("no writable directory with a lowercase path for espeak voice files (tried " + ", ".join(candidates) + ")")
+    raise EspeakError(
+        "no writable directory with a short lowercase path for espeak voice files (tried "
+        + ", ".join(candidates)
+        + f"; espeak needs the file's whole path within {_MAX_VOICE_PATH} characters)"
+    )
 
 
 _library: _Library | None = None
@@ -187,7 +200,7 @@ def data_path() -> str:
 
 def _voice_file(lib: _Library, spec: EspeakVoiceSpec) -> str:
     text = spec.voice_file_text()
-    name = "v" + hashlib.sha1(text.encode()).hexdigest()[:16]
+    name = "v" + hashlib.sha1(text.encode()).hexdigest()[: _VOICE_NAME_LENGTH - 1]
     path = lib.voice_dir / name
     if not path.exists():
         # A temp cleaner may have removed the directory under a long-lived server.
