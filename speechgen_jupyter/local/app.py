@@ -14,7 +14,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -23,7 +23,13 @@ from .auth import BearerAuthMiddleware
 from .connection import RequestIdMiddleware
 from .faults import FaultMiddleware
 from .openapi import build_openapi
-from .problems import ApiError, handle_api_error, handle_http_exception, handle_unexpected
+from .problems import (
+    ApiError,
+    handle_api_error,
+    handle_client_gone,
+    handle_http_exception,
+    handle_unexpected,
+)
 from .services import Services
 
 
@@ -50,6 +56,7 @@ def create_app(services: Services) -> Any:
         exception_handlers={
             ApiError: handle_api_error,
             HTTPException: handle_http_exception,
+            ClientDisconnect: handle_client_gone,
             Exception: handle_unexpected,
         },
     )

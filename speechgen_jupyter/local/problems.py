@@ -59,6 +59,17 @@ async def handle_http_exception(request: Any, exc: Exception) -> Any:
     return error_response(status, code, message, getattr(exc, "headers", None))
 
 
+async def handle_client_gone(request: Any, exc: Exception) -> Any:
+    """The client hung up while sending its body (it timed out, or was interrupted).
+
+    Nobody is left to answer, and it is not the server's fault: a traceback in
+    the log (which a notebook running the server shows in whatever cell is
+    running) would alarm for nothing. Nothing was stored: the body never arrived.
+    """
+    logger.debug("client disconnected before its request body arrived: %s %s", request.method, request.url.path)
+    return error_response(400, "client_disconnected", "The client disconnected before sending its whole request.")
+
+
 async def handle_unexpected(request: Any, exc: Exception) -> Any:
     # ServerErrorMiddleware calls this, then re-raises so uvicorn logs the traceback.
     return error_response(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import logging
 import ntpath
 import os
 import unicodedata
@@ -44,6 +45,8 @@ MAX_PARTS = 16
 _LET_A_LIBRARY = "let an HTTP library build the form (fields audio, name, description, enhance_quality)."
 _MAX_PART_HEADER_BYTES = 8 * 1024
 _MB = MAX_AUDIO_BYTES // (1024 * 1024)
+
+logger = logging.getLogger("speechgen_jupyter.local")
 
 
 def too_large() -> ApiError:
@@ -256,6 +259,7 @@ async def _body(request: Any) -> Any:
         async for chunk in request.stream():
             yield chunk
     except ClientDisconnect:
+        logger.debug("client disconnected before its request body arrived: %s %s", request.method, request.url.path)
         raise _bad("incomplete_upload", "The client disconnected before the upload was complete; upload the sample again.") from None
 
 
