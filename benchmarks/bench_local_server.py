@@ -18,20 +18,17 @@ from __future__ import annotations
 import os
 import select
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
 
 from benchmarks._report import Row, median, print_rows
+from benchmarks._server import ServerProcess
 
-KEY = "sg_local_benchmark_key"
 MB = 1024 * 1024
 
 
@@ -63,36 +60,6 @@ def speech_file(fmt: str, seconds: float, rate: int | None = None) -> bytes:
 
     x, sr = speech(seconds, rate=rate)
     return encode(x, sr, fmt)
-
-
-# -- the server process ----------------------------------------------------------------------
-
-
-class Server:
-    def __init__(self, data_dir: Path, *extra: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "speechgen_jupyter.local", "--port", "0", "--data-dir", str(data_dir), "--api-key", KEY, *extra],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self.base_url = self.proc.stdout.readline().split(" at ", 1)[1].strip()
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {KEY}"}, timeout=120)
-
-    def memory_kb(self, field: str) -> int:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-        raise KeyError(field)
-
-    def reset_peak(self) -> None:
-        """Linux: writing 5 to clear_refs resets the peak resident set (VmHWM) to the current one."""
-        Path(f"/proc/{self.proc.pid}/clear_refs").write_text("5")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=60)
 
 
 def upload(api: httpx.Client, audio: bytes, name: str, filename: str = "sample.mp3") -> httpx.Response:
@@ -153,7 +120,7 @@ def bench_clone(api: httpx.Client, sample60: bytes, runs: int = 3) -> Row:
     )
 
 
-def bench_memory(server: Server, api: httpx.Client, big_wav: bytes, junk: bytes) -> list[Row]:
+def bench_memory(server: ServerProcess, api: httpx.Client, big_wav: bytes, junk: bytes) -> list[Row]:
     rows = []
     for label, data, filename, until_ready in [
         ("10 MB non-audio upload (streamed, then refused 415)", junk, "junk.mp3", False),
@@ -182,7 +149,7 @@ def bench_memory(server: Server, api: httpx.Client, big_wav: bytes, junk: bytes)
     return rows
 
 
-def bench_refusal(server: Server) -> list[Row]:
+def bench_refusal(server: ServerProcess) -> list[Row]:
     parts = urlsplit(server.base_url)
     boundary = "benchboundary"
     head = f'--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\nbig\r\n--{boundary}\r\nContent-Disposition: form-data; name="audio"; filename="big.mp3"\r\n\r\n'.encode()
@@ -191,7 +158,7 @@ def bench_refusal(server: Server) -> list[Row]:
     with socket.create_connection((parts.hostname, parts.port)) as sock:
         t = time.perf_counter()
         sock.sendall(
-            f"POST /v1/voice-clone HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n"
+            f"POST /v1/voice-clone HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.api_key}\r\n"
             f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {11 * MB}\r\n\r\n".encode()
         )
         status = sock.recv(64).split(b" ")[1].decode()
@@ -203,7 +170,7 @@ def bench_refusal(server: Server) -> list[Row]:
     server.reset_peak()
     with socket.create_connection((parts.hostname, parts.port)) as sock:
         sock.sendall(
-            f"POST /v1/voice-clone HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n"
+            f"POST /v1/voice-clone HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.api_key}\r\n"
             f"Content-Type: multipart/form-data; boundary={boundary}\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
         )
         sock.sendall(f"{len(head):x}\r\n".encode() + head + b"\r\n")
@@ -231,13 +198,13 @@ def bench_refusal(server: Server) -> list[Row]:
     return rows
 
 
-def bench_throughput(server: Server, model_id: str, voice_id: str, seconds: float = 4.0, clients: int = 8) -> list[Row]:
+def bench_throughput(server: ServerProcess, model_id: str, voice_id: str, seconds: float = 4.0, clients: int = 8) -> list[Row]:
     def run(make_request) -> tuple[float, int]:  # type: ignore[no-untyped-def]
         done, errors = [0] * clients, [0] * clients
         stop = time.perf_counter() + seconds
 
         def worker(n: int) -> None:
-            with server.client() as api:
+            with server.http() as api:
                 while time.perf_counter() < stop:
                     r = make_request(api)
                     if r.status_code == 200:
@@ -267,9 +234,9 @@ def run() -> list[Row]:
     junk = os.urandom(10 * MB)
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
-        server = Server(Path(tmp), "--transition", "immediate")
+        server = ServerProcess("--data-dir", tmp, "--transition", "immediate")
         try:
-            with server.client() as api:
+            with server.http() as api:
                 warm = upload(api, sample60, "warm-up")  # first clone pays the one-time engine costs
                 warm.raise_for_status()
                 model = api.get(f"/v1/models/{warm.json()['model_id']}").json()
