@@ -41,7 +41,7 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def _browser_available() -> None:
     missing = _missing()
     if missing:
@@ -50,7 +50,7 @@ def _browser_available() -> None:
         pytest.skip(missing)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def speechgen(_browser_available: None) -> Iterator[LocalServer]:
     """The Speechgen server the notebooks' kernels talk to (admin on: tests choose how clones progress)."""
     with start(admin=True) as server:
@@ -73,7 +73,7 @@ def admin(speechgen: LocalServer) -> Iterator[Admin]:
     a.http.close()
 
 
-@pytest.fixture(scope="session", params=["lab", "notebook"])
+@pytest.fixture(scope="package", params=["lab", "notebook"])
 def jupyter(request: pytest.FixtureRequest, speechgen: LocalServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
     """JupyterLab, then Notebook 7: each started once, on loopback, with isolated dirs; stopped with its kernels."""
     home = tmp_path_factory.mktemp(f"{request.param}-home")
@@ -84,7 +84,10 @@ def jupyter(request: pytest.FixtureRequest, speechgen: LocalServer, tmp_path_fac
     server.stop()
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: playwright's sync API keeps an asyncio loop
+# running in the main thread while it is open, which would break every later
+# test that calls asyncio.run() (as a notebook user's code may).
+@pytest.fixture(scope="package")
 def context(_browser_available: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
     from playwright.sync_api import sync_playwright
 
@@ -130,7 +133,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Gener
     return report
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def sample_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """12 s of real speech as an MP3 on disk, for the file chooser."""
     from media import speech_file
@@ -140,7 +143,7 @@ def sample_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def big_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real WAV just over 10 MB (and too long too)."""
     from media import make_audio
