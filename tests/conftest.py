@@ -18,6 +18,7 @@ import pytest
 import speechgen_jupyter as sg
 
 from fakes import KEY
+from speechgen_jupyter.local import LocalServer, start
 
 
 class AsyncAdapter:
@@ -108,3 +109,26 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     monkeypatch.setattr("speechgen_jupyter.client._sleep", recorded.append)
     monkeypatch.setattr("speechgen_jupyter.client._async_sleep", fake_async_sleep)
     return recorded
+
+
+# Local servers and a speech sample, shared by tests/local and tests/proof.
+@pytest.fixture(scope="module")
+def serve() -> Iterator[Callable[..., LocalServer]]:
+    started: list[LocalServer] = []
+
+    def factory(**options: Any) -> LocalServer:
+        server = start(**options)
+        started.append(server)
+        return server
+
+    yield factory
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def speech_mp3() -> bytes:
+    """12 s of real speech (the engine's own voice) as MP3: passes every upload check."""
+    from media import speech_file
+
+    return speech_file("mp3", 12.0, voice="en-us-male-2")

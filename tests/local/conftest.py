@@ -8,28 +8,15 @@ Helpers (`api_client`, `clone`, `assert_error`...) are in helpers.py.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import httpx
 import pytest
 
-from speechgen_jupyter.local import LocalServer, start
+from speechgen_jupyter.local import LocalServer
 
 from .helpers import api_client
 
 
-@pytest.fixture(scope="module")
-def serve() -> Iterator[Callable[..., LocalServer]]:
-    started: list[LocalServer] = []
-
-    def factory(**options: Any) -> LocalServer:
-        server = start(**options)
-        started.append(server)
-        return server
-
-    yield factory
-    for server in started:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +31,6 @@ def api(server: LocalServer) -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.fixture(scope="session")
-def speech_mp3() -> bytes:
-    """12 s of real speech (the engine's own voice) as MP3: passes every upload check."""
-    from media import speech_file
-
-    return speech_file("mp3", 12.0, voice="en-us-male-2")
 
 
 @pytest.fixture(scope="session")
