@@ -154,7 +154,11 @@ def test_200_speeches_and_20_clones_through_30_percent_faults(
         assert item.speech is not None and item.text == text and item.speech.format == "mp3"
         got = decode(item.speech.data)
         pcm, rate = synthesize(text, voice)
-        assert abs(got.duration - len(pcm) / rate) < 0.03, (item.index, got.duration, len(pcm) / rate)
+        # An MP3 decode may differ from the raw PCM by up to one frame (1152 samples of
+        # priming/padding), and espeak's own length varies by ~10 ms run to run; texts
+        # here differ by whole words (~0.3 s), so this still tells each text's audio apart.
+        tolerance = 1152 / rate + 0.02
+        assert abs(got.duration - len(pcm) / rate) < tolerance, (item.index, got.duration, len(pcm) / rate)
         assert float(abs(got.samples).max()) > 0.05, "sound, not silence"
     for voice in VOICES:  # more words, longer speech: 20 lengths per voice, told apart
         by_words: dict[int, list[float]] = {}
