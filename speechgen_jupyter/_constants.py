@@ -8,6 +8,9 @@ from __future__ import annotations
 DEFAULT_BASE_URL = "https://api.speechgen.com"  # (page)
 API_KEY_ENV = "SPEECHGEN_API_KEY"  # (page: its examples read this variable)
 BASE_URL_ENV = "SPEECHGEN_BASE_URL"  # (ours)
+# Where records and caches live (ours); platformdirs' per-user folders when unset.
+DATA_DIR_ENV = "SPEECHGEN_DATA_DIR"
+CACHE_DIR_ENV = "SPEECHGEN_CACHE_DIR"
 
 # Timeouts. A single request may be slow (a 10 MB upload, a long text to
 # speak), so the read timeout is generous; connecting should be quick.

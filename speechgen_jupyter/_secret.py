@@ -8,18 +8,40 @@ place, when a request's Authorization header is written.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+
+# Fixed, public, and part of every fingerprint: it only keeps our fingerprints
+# from matching another program's hash of the same key.
+_FINGERPRINT_SALT = b"speechgen_jupyter/account-fingerprint/v1"
+# PBKDF2 rounds: computed once per client (~50 ms), but each guess of a short,
+# hand-made key costs an attacker who holds a fingerprint the same work.
+_FINGERPRINT_ROUNDS = 100_000
 
 
 class Secret:
-    __slots__ = ("_value",)
+    __slots__ = ("_value", "_fingerprint")
 
     def __init__(self, value: str) -> None:
         self._value = value
+        self._fingerprint: str | None = None
 
     def reveal(self) -> str:
         """The raw key. Call only where it goes onto the wire."""
         return self._value
+
+    def fingerprint(self) -> str:
+        """A stable name for the account this key opens, that does not contain or reveal the key.
+
+        Records and caches on disk are kept per account (two keys never share
+        one another's speech or models), and are keyed by this, never by the
+        key. It is a salted PBKDF2-SHA256 digest, so it cannot be turned back
+        into the key, and guessing a weak key from it is slow.
+        """
+        if self._fingerprint is None:
+            digest = hashlib.pbkdf2_hmac("sha256", self._value.encode(), _FINGERPRINT_SALT, _FINGERPRINT_ROUNDS)
+            self._fingerprint = "acct-" + digest[:12].hex()
+        return self._fingerprint
 
     def __repr__(self) -> str:
         return "Secret('<redacted>')"

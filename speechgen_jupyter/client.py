@@ -72,6 +72,11 @@ class _ClientBase:
         """The key, wrapped so that printing it shows nothing."""
         return self._secret
 
+    @property
+    def account(self) -> str:
+        """A fingerprint of the account (see `Secret.fingerprint`): what records and caches on disk are keyed by."""
+        return self._secret.fingerprint()
+
     def _url(self, call: Call[Any]) -> httpx.URL:
         return self.base_url.join(call.url)
 

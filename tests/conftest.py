@@ -91,11 +91,35 @@ def make_client(flavour: str, portal: Any) -> Iterator[Callable[..., Any]]:
         client.close()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Nothing the suite runs, kernels and Jupyter servers included, writes into the user's own folders.
+
+    Set before any fixture or subprocess exists, so they all inherit it; each
+    test then gets folders of its own (`_own_user_dirs`).
+    """
+    import os
+    import tempfile
+
+    root = tempfile.mkdtemp(prefix="speechgen-tests-")
+    os.environ["SPEECHGEN_DATA_DIR"] = os.path.join(root, "data")
+    os.environ["SPEECHGEN_CACHE_DIR"] = os.path.join(root, "cache")
+
+
 @pytest.fixture(autouse=True)
 def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never pick up a developer's real key or server by accident."""
     monkeypatch.delenv("SPEECHGEN_API_KEY", raising=False)
     monkeypatch.delenv("SPEECHGEN_BASE_URL", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _own_user_dirs(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Each test starts with an empty data and cache folder: nothing remembered from another test."""
+    root = tmp_path_factory.mktemp("user-dirs")
+    dirs = {"data": root / "data", "cache": root / "cache"}
+    monkeypatch.setenv("SPEECHGEN_DATA_DIR", str(dirs["data"]))
+    monkeypatch.setenv("SPEECHGEN_CACHE_DIR", str(dirs["cache"]))
+    return dirs
 
 
 @pytest.fixture
