@@ -86,5 +86,5 @@ def shell(_ipython: Any, shared: sg.Client) -> Iterator[Any]:
         _ipython.display_formatter.active_types = active
         for name, value in saved.items():
             setattr(magics, name, value)
-        magics._voice_note_shown = False
+        magics.session.voice_note_shown = False
 

@@ -94,6 +94,21 @@ def test_every_subcommand_has_a_parser_and_a_summary() -> None:
         assert module.parser().prog == f"%speechgen {name}"
 
 
+def test_subcommands_read_every_setting_and_only_settings() -> None:
+    # Subcommands see a snapshot (magics/_settings.py), not the magics class: a
+    # setting added to one list and not the other would be silently ignored.
+    from dataclasses import fields
+
+    from speechgen_jupyter.magics import SpeechgenMagics
+    from speechgen_jupyter.magics._settings import Settings
+
+    magics = SpeechgenMagics()
+    configurable = {name for name in magics.trait_names() if magics.trait_metadata(name, "config")}
+    assert {f.name for f in fields(Settings)} == configurable
+    # The snapshot's defaults are the settings' own.
+    assert Settings.of(magics) == Settings()
+
+
 def test_parser_errors_are_usage_errors_and_help_is_not_an_error() -> None:
     clone = subcommand("clone").parser()
     with pytest.raises(UsageError, match="--name"):

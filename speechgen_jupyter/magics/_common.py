@@ -18,6 +18,6 @@ def model_frame(ctx: Context, model: VoiceModel) -> Any:
 
 def wait_ready(ctx: Context, model_id: str, timeout: float | None) -> VoiceModel:
     """Wait for a model with a progress bar; failure and timeout become short messages."""
-    limit = ctx.magics.wait_timeout if timeout is None else timeout
-    with WaitBar(model_id, enabled=ctx.magics.progress) as bar:
+    limit = ctx.settings.wait_timeout if timeout is None else timeout
+    with WaitBar(model_id, enabled=ctx.settings.progress) as bar:
         return ctx.client.wait_for_model(model_id, limit, on_progress=bar)

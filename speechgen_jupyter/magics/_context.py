@@ -1,31 +1,32 @@
 """What every subcommand gets: the settings, the shell, the client, and output helpers.
 
 One place decides whether this frontend can show players (a notebook) or only
-text (a terminal IPython), so subcommands never ask themselves.
+text (a terminal IPython), so subcommands never ask themselves. It holds the
+settings and session state, not the `SpeechgenMagics` object, so nothing a
+subcommand imports leads back to the class that dispatches to it.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
+from ._settings import Session, Settings
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import Client
-    from ._magic import SpeechgenMagics
 
 __all__ = ["Context", "user_errors"]
 
 
 @dataclass
 class Context:
-    magics: SpeechgenMagics
-
-    @property
-    def shell(self) -> Any:
-        return self.magics.shell
+    settings: Settings
+    shell: Any = None
+    session: Session = field(default_factory=Session)
 
     @property
     def user_ns(self) -> dict[str, Any]:
@@ -45,7 +46,7 @@ class Context:
         kernel (JupyterLab, Notebook 7, VS Code, Colab) keeps text/html.
         `%config SpeechgenMagics.players = "text"` forces text.
         """
-        choice = self.magics.players
+        choice = self.settings.players
         if choice != "auto":
             return choice == "html"
         formatter = getattr(self.shell, "display_formatter", None)
@@ -66,7 +67,7 @@ class Context:
             self.user_ns[name] = value
 
     def interpolate(self, text: str) -> str:
-        if not self.magics.interpolate:
+        if not self.settings.interpolate:
             return text
         from .parsing import interpolate
 

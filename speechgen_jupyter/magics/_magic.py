@@ -1,5 +1,8 @@
 """`SpeechgenMagics`: the magic functions and their settings, in one Configurable.
 
+Subcommands get a `Context` with a snapshot of the settings (`_settings`), not
+this class, so they never import it back.
+
 Being a traitlets `Configurable` means `%config SpeechgenMagics` lists every
 setting with its help, `%config SpeechgenMagics.default_voice = "en-us-female-2"`
 changes one, and an `ipython_config.py` can set them for every session.
@@ -19,6 +22,7 @@ from .._constants import (
     OUTPUT_FORMATS,
 )
 from ._context import Context, user_errors
+from ._settings import Session, Settings
 
 __all__ = ["SpeechgenMagics"]
 
@@ -70,7 +74,7 @@ class SpeechgenMagics(Magics):
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
-        self._voice_note_shown = False
+        self.session = Session()
 
     @no_var_expand
     @line_cell_magic
@@ -94,7 +98,7 @@ class SpeechgenMagics(Magics):
 
         Settings: %config SpeechgenMagics
         """
-        ctx = Context(self)
+        ctx = Context(Settings.of(self), self.shell, self.session)
         with user_errors():
             if cell is None:
                 from .dispatch import run_line

@@ -58,14 +58,14 @@ def run_cell(ctx: Context, line: str, cell: str) -> Any:
     text = ctx.interpolate(cell).strip()
     if not text:
         raise UsageError("There is no text to speak: write it in the cell, below %%speechgen.")
-    fmt = args.format or ctx.magics.default_format
+    fmt = args.format or ctx.settings.default_format
     speech = _speak(ctx, text, args.voice, fmt)
 
     saved = _save(ctx, speech, args.out)
     if saved is not None:
         ctx.say(f"Saved {saved}")
     ctx.store(name, speech)
-    if (args.autoplay or ctx.magics.autoplay) and ctx.rich:
+    if (args.autoplay or ctx.settings.autoplay) and ctx.rich:
         from ._display import AutoplayPlayer
 
         ctx.display(AutoplayPlayer(speech))
@@ -78,17 +78,17 @@ def _speak(ctx: Context, text: str, wanted: str | None, fmt: str) -> Any:
     from ..longtext import LongText, speak_long
 
     client = ctx.client
-    voice = wanted or ctx.magics.default_voice or _first_builtin(ctx)
-    chunks = len(LongText(text, voice, fmt, ctx.magics.max_chars).chunks)
-    bar = _bar(chunks) if chunks > 1 and ctx.magics.progress else None
+    voice = wanted or ctx.settings.default_voice or _first_builtin(ctx)
+    chunks = len(LongText(text, voice, fmt, ctx.settings.max_chars).chunks)
+    bar = _bar(chunks) if chunks > 1 and ctx.settings.progress else None
     try:
         try:
-            return speak_long(client, text, voice, fmt, max_chars=ctx.magics.max_chars, on_chunk=_advance(bar))
+            return speak_long(client, text, voice, fmt, max_chars=ctx.settings.max_chars, on_chunk=_advance(bar))
         except (NotFoundError, BadRequestError) as err:
             resolved = resolve_voice(ctx, voice, err)
             if bar is not None:
                 bar.reset()
-            return speak_long(client, text, resolved, fmt, max_chars=ctx.magics.max_chars, on_chunk=_advance(bar))
+            return speak_long(client, text, resolved, fmt, max_chars=ctx.settings.max_chars, on_chunk=_advance(bar))
     finally:
         if bar is not None:
             bar.close()
@@ -112,8 +112,8 @@ def _first_builtin(ctx: Context) -> str:
     if not builtin:
         raise UsageError("This server lists no voices; give one with --voice.")
     voice = builtin[0].voice_id
-    if not ctx.magics._voice_note_shown:
-        ctx.magics._voice_note_shown = True
+    if not ctx.session.voice_note_shown:
+        ctx.session.voice_note_shown = True
         ctx.say(f"(speaking with {voice!r}; choose with --voice or %config SpeechgenMagics.default_voice = '...')")
     return voice
 
@@ -154,8 +154,8 @@ def resolve_voice(ctx: Context, wanted: str, err: Exception) -> str:
 
 def _save(ctx: Context, speech: Any, out: str | None) -> Path | None:
     target: str | Path | None = out
-    if target is None and ctx.magics.output_dir:
-        folder = Path(ctx.magics.output_dir).expanduser()
+    if target is None and ctx.settings.output_dir:
+        folder = Path(ctx.settings.output_dir).expanduser()
         slug = re.sub(r"[^A-Za-z0-9]+", "-", (speech.text or "speech")[:40]).strip("-").lower() or "speech"
         stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}"
         target = folder / f"{stem}.{speech.format}"
