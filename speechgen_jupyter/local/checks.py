@@ -72,6 +72,12 @@ from .engine.codec import (
     resample,
     source_is_empty,
 )
+# Measured the same way by the client's sample report (speechgen_jupyter.sound).
+from ..sound.levels import snr_db as _snr_db
+from ..sound.levels import window_power as _window_power
+from ..sound.speakers import PITCH_STEP as _PITCH_STEP
+from ..sound.speakers import looks_like_two
+from ..sound.speakers import speaker_split as _speaker_split
 from .engine.memory import release_free_memory
 from .engine.vad import (
     VAD_RATE,
@@ -100,10 +106,6 @@ SHORT_TOLERANCE = 0.05
 LONG_TOLERANCE = 0.25
 MIN_SPEECH_SECONDS = 4.0
 MIN_SNR_DB = 6.0
-SPEAKER_GAP_SEMITONES = 5.0
-SPEAKER_SEPARATION = 6.0
-SPEAKER_MIN_SHARE = 0.15
-_PITCH_STEP = 0.02  # s between pitch frames for the speaker check
 
 _FORMATS_TEXT = "MP3 (recommended), WAV, M4A, FLAC or OGG"
 
@@ -390,7 +392,7 @@ class _Content:
             )
         track = self._pitch.finish()
         gap, separation, share = _speaker_split(track.f0_times, track.f0, segments)
-        if gap >= SPEAKER_GAP_SEMITONES and separation >= SPEAKER_SEPARATION and share >= SPEAKER_MIN_SHARE:
+        if looks_like_two(gap, separation, share):
             raise SampleRejection(
                 422,
                 "multiple_speakers",
@@ -406,62 +408,3 @@ class _Content:
             speaker_separation=separation,
             speaker_minor_share=share,
         )
-
-
-def _window_power(frames: np.ndarray) -> np.ndarray:
-    """Mean power of each row of a block, summed in float64 (callers pass blocks, so no float64 copy of the signal)."""
-    return np.einsum("ij,ij->i", frames, frames, dtype=np.float64) / frames.shape[1] if frames.size else np.zeros(0)
-
-
-def _snr_db(power: np.ndarray, probs: np.ndarray) -> float:
-    """Speech-to-noise ratio in dB from per-window powers (see the module docstring); 99 for digital silence."""
-    n = probs.size
-    if n == 0:
-        return 0.0
-    power = power[:n]
-    noise = float(np.percentile(power, 10))
-    speech = power[probs > 0.5]
-    if speech.size == 0:
-        return 0.0
-    level = float(np.mean(speech))
-    if noise <= 1e-10:
-        return 99.0
-    return float(10.0 * np.log10(max(level - noise, 1e-12) / noise))
-
-
-def _speaker_split(times: np.ndarray, f0: np.ndarray, segments: list[SpeechSegment]) -> tuple[float, float, float]:
-    """(gap in semitones, separation, minor share) of the best two-group split
-    of chunk pitch medians (from a pitch track every `_PITCH_STEP` s); zeros
-    when there is too little to judge."""
-    step = _PITCH_STEP
-    values: list[float] = []
-    weights: list[float] = []
-    for seg in segments:
-        a = seg.start
-        while a < seg.end - 0.2:
-            b = min(seg.end, a + 3.0)
-            if seg.end - b < 1.0:
-                b = seg.end
-            sel = (times >= a) & (times < b) & (f0 > 0)
-            voiced = float(np.count_nonzero(sel)) * step
-            if voiced >= 0.3:
-                values.append(float(np.log2(np.median(f0[sel]))))
-                weights.append(voiced)
-            a = b
-    if len(values) < 4:
-        return 0.0, 0.0, 0.0
-    v = np.asarray(values)
-    w = np.asarray(weights)
-    order = np.argsort(v)
-    v, w = v[order], w[order]
-    best = (-1.0, 0.0, 0.0, 0.0)
-    for k in range(2, len(v) - 1):  # at least two chunks on each side
-        w1, w2 = w[:k].sum(), w[k:].sum()
-        m1, m2 = np.average(v[:k], weights=w[:k]), np.average(v[k:], weights=w[k:])
-        between = w1 * w2 / (w1 + w2) ** 2 * (m2 - m1) ** 2
-        if between > best[0]:
-            var1 = np.average((v[:k] - m1) ** 2, weights=w[:k])
-            var2 = np.average((v[k:] - m2) ** 2, weights=w[k:])
-            pooled = math.sqrt((w1 * var1 + w2 * var2) / (w1 + w2))
-            best = (between, 12.0 * (m2 - m1), (m2 - m1) / max(pooled, 1e-3), min(w1, w2) / (w1 + w2))
-    return best[1], best[2], best[3]
