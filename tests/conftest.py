@@ -3,6 +3,13 @@
 `make_client` builds a Client or an AsyncClient (the `flavour` parameter) and
 wraps the async one so tests call it exactly like the sync one: every client
 test then runs twice, once per flavour, from one body.
+
+`server_mode` is "full" (the local server with this project's extras) or
+"page-only" (only what Speechgen's public page documents: the stand-in for
+the real service). Every test that uses it, directly or through a fixture
+such as magics_env's `server`, runs once per mode, the module's servers shared
+per mode; `@pytest.mark.server_modes("full")` keeps a test to the modes named
+(for a test of an extra itself). `page_only` says which mode a test is in.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ import speechgen_jupyter as sg
 
 from fakes import KEY
 from speechgen_jupyter.local import LocalServer, start
+
+SERVER_MODES = ("full", "page-only")
 
 
 class AsyncAdapter:
@@ -91,6 +100,40 @@ def make_client(flavour: str, portal: Any) -> Iterator[Callable[..., Any]]:
         client.close()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "server_mode" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("server_modes")
+        modes = marker.args if marker else SERVER_MODES
+        unknown = set(modes) - set(SERVER_MODES)
+        if unknown:
+            raise ValueError(f"unknown server modes {sorted(unknown)}; the modes are {SERVER_MODES}")
+        metafunc.parametrize("server_mode", modes, indirect=True, scope="module")
+
+
+_MODE_DATA_DIRS: dict[tuple[str, str], Any] = {}
+
+
+@pytest.fixture(scope="module")
+def server_mode(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The mode of the module's local servers; while it lasts, the module has one data folder per mode.
+
+    Set here, before any module-scoped server or model exists, so the client's record of the
+    models the module makes lives exactly as long as the server that holds them.
+    """
+    mode = str(request.param)
+    folder = tmp_path_factory.mktemp(f"data-{mode}")
+    _MODE_DATA_DIRS[(request.module.__name__, mode)] = folder
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SPEECHGEN_DATA_DIR", str(folder))
+        yield mode
+
+
+@pytest.fixture(scope="module")
+def page_only(server_mode: str) -> bool:
+    """True when this test runs against a page-only server."""
+    return server_mode == "page-only"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Nothing the suite runs, kernels and Jupyter servers included, writes into the user's own folders.
 
@@ -113,10 +156,19 @@ def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _own_user_dirs(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Each test starts with an empty data and cache folder: nothing remembered from another test."""
+def _own_user_dirs(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """Each test starts with an empty data and cache folder: nothing remembered from another test.
+
+    Except one thing: a test on its module's shared local server (it uses `server_mode`) shares
+    that module's data folder for that mode. The server's models outlive each test, and the
+    client's record of them must too, or a page-only server's models would vanish between tests.
+    """
     root = tmp_path_factory.mktemp("user-dirs")
     dirs = {"data": root / "data", "cache": root / "cache"}
+    if "server_mode" in request.fixturenames:
+        dirs["data"] = _MODE_DATA_DIRS[(request.module.__name__, request.getfixturevalue("server_mode"))]
     monkeypatch.setenv("SPEECHGEN_DATA_DIR", str(dirs["data"]))
     monkeypatch.setenv("SPEECHGEN_CACHE_DIR", str(dirs["cache"]))
     return dirs
@@ -138,6 +190,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 # Local servers and a speech sample, shared by tests/local and tests/proof.
 @pytest.fixture(scope="module")
 def serve() -> Iterator[Callable[..., LocalServer]]:
+    """serve(**options) starts a local server that stops with the module (`page_only=True` for the strict one)."""
     started: list[LocalServer] = []
 
     def factory(**options: Any) -> LocalServer:
@@ -148,6 +201,12 @@ def serve() -> Iterator[Callable[..., LocalServer]]:
     yield factory
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def page_server(serve: Callable[..., LocalServer]) -> LocalServer:
+    """A page-only local server whose models read ready at once: the real service as its page documents it."""
+    return serve(page_only=True, transition="immediate")
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,9 @@ What it serves: the page's endpoints (POST /v1/voice-clone, GET and DELETE
 /v1/models/{id}, POST /v1/text-to-speech) and this project's (GET /v1/models,
 GET /v1/voices, Idempotency-Key on uploads), demo samples at unguessable
 /cdn/samples/<token>.mp3 URLs that need no key, and /openapi.json.
+`start(page_only=True)` (`speechgen-local --page-only`) serves the page's
+endpoints and sample URLs only, with the page's fields: what a client can
+count on from the real service.
 
 For tests and tutorials, moto-style:
 - `transition=` decides how new models progress: "real" (default), "immediate",

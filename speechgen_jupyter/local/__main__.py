@@ -43,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None, help="where models and audio live; default: a temporary directory removed on exit")
     p.add_argument("--api-key", default=None, help="the key clients must send; default: a development key printed at start")
     p.add_argument("--admin", action="store_true", help="mount the /_admin routes (state control, fault injection)")
+    p.add_argument(
+        "--page-only", action="store_true",
+        help="serve only what Speechgen's public page documents (no GET /v1/models, GET /v1/voices or /openapi.json): "
+        "the stand-in for the real service",
+    )
     p.add_argument("--transition", type=_json_or_name, default=None, help='model progression: real, immediate, or JSON like \'{"progression": "polls", "times": 3}\'')
     p.add_argument("--faults", type=_json_object, default=None, help='fault injection as JSON, e.g. \'{"rate": 0.2, "kinds": ["429", "503"]}\'')
     p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug", "trace"])
@@ -60,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             data_dir=args.data_dir,
             api_key=args.api_key,
             admin=args.admin,
+            page_only=args.page_only,
             transition=args.transition,
             faults=args.faults,
             log_level=args.log_level,
@@ -75,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Speechgen local server at {server.base_url}", flush=True)
     print(f"API key (development): {key_line}", flush=True)
     print(f"Data directory: {server.data_dir} ({kept})", flush=True)
+    if server.page_only:
+        print("Mode: page-only (POST /v1/voice-clone, GET and DELETE /v1/models/{id}, POST /v1/text-to-speech)", flush=True)
     print(f"Use it:  export SPEECHGEN_BASE_URL={server.base_url} SPEECHGEN_API_KEY=<the key above>", flush=True)
     try:
         while not stop.wait(3600):

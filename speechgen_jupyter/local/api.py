@@ -33,7 +33,7 @@ from .services import Services
 from .store import IdempotencyMismatch, ModelRecord, NewModel, NewSample
 from .transitions import Transition
 from .uploads import CloneForm, read_clone_form
-from .views import created_json, model_json, visible_status
+from .views import created_json, model_json, page_model_json, visible_status
 
 DEFAULT_SAMPLE_TITLE = "Default Sample"  # the page's title for a model's one demo sample
 
@@ -46,17 +46,20 @@ def _base_url(request: Request) -> str:
     return str(request.base_url)
 
 
-def _not_found() -> ApiError:
-    return ApiError(
-        404, "model_not_found", "No voice model with that id (it may have been deleted); GET /v1/models lists the ones that exist."
-    )
+def _page_only(request: Request) -> bool:
+    return _services(request).options.page_only
+
+
+def _not_found(page_only: bool = False) -> ApiError:
+    where = "" if page_only else "; GET /v1/models lists the ones that exist"  # a page-only server has no listing
+    return ApiError(404, "model_not_found", f"No voice model with that id (it may have been deleted){where}.")
 
 
 def _find_model(services: Services, model_id: str) -> ModelRecord:
     # Anything not shaped like our ids (path-like, over-long...) is simply unknown.
     record = services.store.get_model(model_id) if MODEL_ID_RE.match(model_id) else None
     if record is None:
-        raise _not_found()
+        raise _not_found(services.options.page_only)
     return record
 
 
@@ -64,6 +67,9 @@ def _find_model(services: Services, model_id: str) -> ModelRecord:
 
 
 def _idempotency_key(request: Request) -> str | None:
+    """(ours) The page does not document Idempotency-Key: a page-only server ignores it, as an unknown header."""
+    if _page_only(request):
+        return None
     key = request.headers.get("idempotency-key")
     if key is None:
         return None
@@ -185,6 +191,8 @@ def _get_model(request: Request) -> Response:
     if record.status == "processing" and transition.waits_on_read(record):
         services.worker.wait_settled(model_id, SETTLE_WAIT_SECONDS)
         record = _find_model(services, model_id)
+    if services.options.page_only:
+        return JSONResponse(page_model_json(record, now()))
     samples = services.store.samples_for([model_id])[model_id]
     return JSONResponse(model_json(record, samples, _base_url(request), now()))
 
@@ -194,7 +202,7 @@ def _delete_model(request: Request) -> Response:
     model_id = request.path_params["model_id"]
     removed = services.store.delete_model(model_id) if MODEL_ID_RE.match(model_id) else None
     if removed is None:
-        raise _not_found()
+        raise _not_found(services.options.page_only)
     record, samples = removed
     services.blobs.remove(record.sample_file, [s.token for s in samples])
     services.speaker.forget(record.voice_id)

@@ -4,6 +4,13 @@ Layers, outermost first:
     RequestIdMiddleware   every response gets x-request-id (and the transport is kept for drops)
     FaultMiddleware       injected 429/5xx/slow/drop, never on /_admin or /openapi.json
     Starlette             ServerErrorMiddleware (500 body) -> BearerAuthMiddleware -> routes
+
+The routes come in two lists, as API.md marks them: the page's (what Speechgen's
+public page documents, and the sample URLs its 201 answer points at) and ours.
+`start(page_only=True)` serves the first list only, so everything else answers
+exactly as an unknown path does: the stand-in for the real service in tests.
+The admin routes are the emulator's back door, not part of either API; they
+exist only when asked for (`admin=True`), in either mode.
 """
 
 from __future__ import annotations
@@ -33,26 +40,38 @@ from .problems import (
 from .services import Services
 
 
+#: (page) The four endpoints of Speechgen's public page, and the "CDN" its sample URLs point at.
+PAGE_ROUTES = [
+    Route("/v1/voice-clone", api.voice_clone, methods=["POST"]),
+    Route("/v1/models/{model_id}", api.model_resource, methods=["GET", "DELETE"]),
+    Route("/v1/text-to-speech", api.text_to_speech, methods=["POST"]),
+    Route("/cdn/samples/{token}.mp3", api.cdn_sample, methods=["GET"]),
+]
+#: (ours) This project's additions; a page-only server has none of them.
+OUR_ROUTES = [
+    Route("/v1/models", api.list_models, methods=["GET"]),
+    Route("/v1/voices", api.list_voices, methods=["GET"]),
+]
+OPENAPI_PATH = "/openapi.json"  # (ours) too: the real service is not known to publish one
+
+
 def create_app(services: Services) -> Any:
-    document = json.dumps(build_openapi(admin=services.options.admin)).encode()  # serialised once
+    options = services.options
+    routes = list(PAGE_ROUTES)
+    public: tuple[str, ...] = ()
+    if not options.page_only:
+        document = json.dumps(build_openapi(admin=options.admin)).encode()  # serialised once
 
-    def openapi(request: Request) -> Response:
-        return Response(document, media_type="application/json")
+        def openapi(request: Request) -> Response:
+            return Response(document, media_type="application/json")
 
-    routes = [
-        Route("/v1/voice-clone", api.voice_clone, methods=["POST"]),
-        Route("/v1/models", api.list_models, methods=["GET"]),
-        Route("/v1/models/{model_id}", api.model_resource, methods=["GET", "DELETE"]),
-        Route("/v1/text-to-speech", api.text_to_speech, methods=["POST"]),
-        Route("/v1/voices", api.list_voices, methods=["GET"]),
-        Route("/cdn/samples/{token}.mp3", api.cdn_sample, methods=["GET"]),
-        Route("/openapi.json", openapi, methods=["GET"]),
-    ]
-    if services.options.admin:
+        routes += [*OUR_ROUTES, Route(OPENAPI_PATH, openapi, methods=["GET"])]
+        public = (OPENAPI_PATH,)
+    if options.admin:
         routes += admin.routes
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(BearerAuthMiddleware, api_key=services.options.api_key)],
+        middleware=[Middleware(BearerAuthMiddleware, api_key=options.api_key, public_paths=public)],
         exception_handlers={
             ApiError: handle_api_error,
             HTTPException: handle_http_exception,

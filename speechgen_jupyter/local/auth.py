@@ -3,7 +3,8 @@
 Two paths are public: `/openapi.json` (a schema is no secret, and tools read
 it before they have a key) and `/cdn/samples/...`, whose 192-bit random
 tokens are the access control, as on a CDN; a notebook can hand such a URL to
-an audio player without handing over the key.
+an audio player without handing over the key. A page-only server has no
+/openapi.json, so there that path is as private as any other unknown one.
 """
 
 from __future__ import annotations
@@ -13,21 +14,21 @@ from typing import Any
 
 from .problems import send_error
 
-PUBLIC_EXACT = ("/openapi.json",)
 PUBLIC_PREFIXES = ("/cdn/samples/",)
 
 
-def is_public(path: str) -> bool:
-    return path in PUBLIC_EXACT or path.startswith(PUBLIC_PREFIXES)
+def is_public(path: str, public_paths: tuple[str, ...] = ()) -> bool:
+    return path in public_paths or path.startswith(PUBLIC_PREFIXES)
 
 
 class BearerAuthMiddleware:
-    def __init__(self, app: Any, api_key: str) -> None:
+    def __init__(self, app: Any, api_key: str, public_paths: tuple[str, ...] = ()) -> None:
         self.app = app
         self._key = api_key.encode()
+        self._public = public_paths
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or is_public(scope["path"]):
+        if scope["type"] != "http" or is_public(scope["path"], self._public):
             await self.app(scope, receive, send)
             return
         values = [v for k, v in scope["headers"] if k == b"authorization"]

@@ -44,6 +44,14 @@ _HTTP_CODES: dict[int, tuple[str, str]] = {
     404: ("not_found", "There is no such endpoint. See /openapi.json for the API."),
     405: ("method_not_allowed", "This endpoint does not accept that method."),
 }
+# A page-only server publishes no /openapi.json: every unknown path, ours included, gets this.
+_PAGE_ONLY_NOT_FOUND = "There is no such endpoint."
+
+
+def _page_only(request: Any) -> bool:
+    services = getattr(getattr(request, "app", None), "state", None)
+    options = getattr(getattr(services, "services", None), "options", None)
+    return bool(getattr(options, "page_only", False))
 
 
 async def handle_api_error(request: Any, exc: Exception) -> Any:
@@ -56,6 +64,8 @@ async def handle_http_exception(request: Any, exc: Exception) -> Any:
     code, message = _HTTP_CODES.get(status, ("http_error", str(getattr(exc, "detail", "")) or "HTTP error."))
     if status == 405:
         message = f"{request.method} is not allowed on {request.url.path}."
+    elif status == 404 and _page_only(request):
+        message = _PAGE_ONLY_NOT_FOUND
     return error_response(status, code, message, getattr(exc, "headers", None))
 
 

@@ -27,7 +27,7 @@ _STOP_TIMEOUT = 15.0
 
 
 class LocalServer:
-    """A running local Speechgen server: `.base_url`, `.api_key`, `.data_dir`, `.stop()`.
+    """A running local Speechgen server: `.base_url`, `.api_key`, `.data_dir`, `.page_only`, `.stop()`.
 
     Use it as a context manager to stop it at the end of a block. The key is
     never part of the repr, so printing the handle in a notebook leaks nothing.
@@ -40,6 +40,7 @@ class LocalServer:
         api_key: str,
         data_dir: Path,
         admin: bool,
+        page_only: bool,
         server: Any,
         thread: threading.Thread,
         services: Any,
@@ -50,6 +51,7 @@ class LocalServer:
         self.api_key = api_key
         self.data_dir = data_dir
         self.admin = admin
+        self.page_only = page_only
         self._server = server
         self._thread = thread
         self._services = services
@@ -90,7 +92,8 @@ class LocalServer:
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
-        return f"<LocalServer {self.base_url} data_dir={str(self.data_dir)!r} {state}>"
+        mode = " page-only" if self.page_only else ""
+        return f"<LocalServer {self.base_url}{mode} data_dir={str(self.data_dir)!r} {state}>"
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -125,6 +128,7 @@ def start(
     data_dir: str | Path | None = None,
     api_key: str | None = None,
     admin: bool = False,
+    page_only: bool = False,
     transition: Any = None,
     faults: Any = None,
     log_level: str = "warning",
@@ -134,6 +138,10 @@ def start(
     - `port=0` picks a free port; `data_dir=None` uses a temporary directory removed by `stop()`.
     - `api_key=None` makes a development key ("sg_local_..."), available as `.api_key`.
     - `admin=True` mounts /_admin/state, /_admin/transition, /_admin/faults and /_admin/reset.
+    - `page_only=True` serves only what Speechgen's public page documents: POST /v1/voice-clone,
+      GET and DELETE /v1/models/{id}, POST /v1/text-to-speech and the sample URLs; GET /v1/models,
+      GET /v1/voices and /openapi.json answer as any unknown path (404), GET /v1/models/{id}
+      carries the page's fields only, and Idempotency-Key is ignored. The stand-in for the real service.
     - `transition`: how new models progress, e.g. "immediate", {"progression": "polls", "times": 3},
       {"progression": "time", "seconds": 2} or {"progression": "fail", "reason": "..."}; default "real".
     - `faults`: e.g. {"rate": 0.3, "kinds": ["429", "503", "drop", "drop_after", "slow"], "seed": 42,
@@ -152,6 +160,7 @@ def start(
     options = Options(
         api_key=api_key or new_api_key(),
         admin=admin,
+        page_only=page_only,
         transition=Transition.parse(transition),
         faults=FaultConfig.parse(faults),
     )
@@ -197,6 +206,7 @@ def start(
         api_key=options.api_key,
         data_dir=root.resolve(),
         admin=admin,
+        page_only=page_only,
         server=server,
         thread=thread,
         services=services,

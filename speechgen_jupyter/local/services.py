@@ -29,6 +29,8 @@ class Options:
 
     api_key: str
     admin: bool = False
+    #: Serve only what Speechgen's public page documents (see app.py), as the real service is known to.
+    page_only: bool = False
     transition: Transition = field(default_factory=Transition)
     faults: FaultConfig = field(default_factory=FaultConfig)
 

@@ -1,10 +1,13 @@
 """The JSON shapes of the API, built from stored records.
 
 Shapes follow the page: the 201 of POST /v1/voice-clone has exactly its keys;
-GET /v1/models/{id} has the page's keys plus description, samples,
-estimated_completion and, for a failed model, `error`. `status` is what the
-model's transition lets a reader see (see transitions.py), and `voice_id`
-appears only when that status is ready.
+GET /v1/models/{id} has the page's keys plus (ours) description, samples,
+estimated_completion and, for a failed model, `error`. A page-only server
+answers GET /v1/models/{id} with the page's keys alone (`PAGE_MODEL_FIELDS`):
+the page shows description, samples and estimated_completion only in the 201,
+and never says why a model failed. `status` is what the model's transition
+lets a reader see (see transitions.py), and `voice_id` appears only when that
+status is ready (the page: "present once ready").
 """
 
 from __future__ import annotations
@@ -40,6 +43,16 @@ def created_json(record: ModelRecord, samples: list[SampleRecord], base_url: str
         "estimated_completion": iso_ceil(transition.estimated_completion(record)),
         "samples": _samples(samples, base_url),
     }
+
+
+#: (page) The keys of the page's GET /v1/models/{model_id} example, in its order.
+PAGE_MODEL_FIELDS = ("model_id", "name", "status", "voice_id", "created_at", "usage_count")
+
+
+def page_model_json(record: ModelRecord, at: float) -> dict[str, Any]:
+    """GET /v1/models/{id} on a page-only server: the page's fields and nothing else."""
+    body = model_json(record, [], "", at)
+    return {key: body[key] for key in PAGE_MODEL_FIELDS if key in body}
 
 
 def model_json(record: ModelRecord, samples: list[SampleRecord], base_url: str, at: float) -> dict[str, Any]:
