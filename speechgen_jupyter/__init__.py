@@ -22,11 +22,12 @@ from .errors import __all__ as _ERROR_NAMES  # standard library only: cheap
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._shared import connect, connect_local, get_client, local_server, set_client  # noqa: F401
-    from .audio import AudioInfo, check_sample, inspect_audio  # noqa: F401
+    from .audio import AudioInfo, inspect_audio  # noqa: F401
     from .batch import BatchItem, speak_column, speak_texts  # noqa: F401
     from .client import AsyncClient, Client  # noqa: F401
     from .errors import *  # noqa: F403
     from .longtext import speak_long, split_text  # noqa: F401
+    from .samples import PreparedSample, SampleReport, check_sample, prepare_sample  # noqa: F401
     from .tables import SpeechgenFrame, models_table, samples_table, voices_table  # noqa: F401
     from .types import ModelStatus, Sample, Speech, Voice, VoiceModel, WaitProgress  # noqa: F401
     from .widgets.studio import studio  # noqa: F401
@@ -47,7 +48,12 @@ _LAZY: dict[str, str] = {
     "WaitProgress": ".types",
     "AudioInfo": ".audio",
     "inspect_audio": ".audio",
-    "check_sample": ".audio",
+    # The sample report (issue 13): the hard limits still raise as before;
+    # `speechgen_jupyter.audio.check_sample` still returns the headers' AudioInfo.
+    "check_sample": ".samples",
+    "prepare_sample": ".samples",
+    "SampleReport": ".samples",
+    "PreparedSample": ".samples",
     "speak_column": ".batch",
     "speak_texts": ".batch",
     "BatchItem": ".batch",

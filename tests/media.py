@@ -163,3 +163,40 @@ def with_noise(samples: np.ndarray, snr_db: float, seed: int = 0) -> np.ndarray:
     if peak > 0.95:
         y *= 0.95 / peak
     return y.astype(np.float32)
+
+
+def music(seconds: float, sample_rate: int = 16_000, seed: int = 0) -> np.ndarray:
+    """Something a podcast opens with: a melody of plucked notes over chords, with a drum on every beat.
+
+    Harmonic, rhythmic and loud like music, and not speech (Silero hears none in it).
+    """
+    n = int(round(seconds * sample_rate))
+    t = np.arange(n) / sample_rate
+    rng = np.random.default_rng(seed)
+    out = np.zeros(n)
+    beat = 0.5  # 120 bpm
+    scale = 220.0 * 2 ** (np.array([0, 2, 4, 5, 7, 9, 11, 12]) / 12)
+    for i, onset in enumerate(np.arange(0.0, seconds, beat)):
+        a = int(onset * sample_rate)
+        tt = t[a:] - onset
+        f = scale[rng.integers(len(scale))]
+        note = sum((0.6 / k) * np.sin(2 * np.pi * k * f * tt) for k in range(1, 6)) * np.exp(-tt * 3.0)
+        chord = sum(0.15 * np.sin(2 * np.pi * scale[j] / 2 * tt) for j in (0, 2, 4)) * np.exp(-tt * 1.0)
+        drum = rng.standard_normal(tt.size) * np.exp(-tt * 40.0) * (0.5 if i % 2 == 0 else 0.25)
+        out[a:] += (note + chord + drum)[: n - a]
+    out *= 0.5 / max(1e-9, float(np.max(np.abs(out))))
+    return out.astype(np.float32)
+
+
+def stereo_wav(left: np.ndarray, right: np.ndarray, sample_rate: int) -> bytes:
+    """A 16-bit stereo PCM WAV from two mono signals (the standard library's writer)."""
+    import wave
+
+    pcm = (np.clip(np.stack([left, right], axis=1), -1, 1) * 32767).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(sample_rate)
+        w.writeframes(pcm.tobytes())
+    return buf.getvalue()

