@@ -17,11 +17,18 @@ CACHE_DIR_ENV = "SPEECHGEN_CACHE_DIR"
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_REQUEST_TIMEOUT = 60.0
 # A whole call, retries included, never takes longer than this: retries must
-# not multiply the wait without bound.
+# not multiply the wait without bound, and a server trickling its answer must
+# not stretch it (every connect, write and read is clipped to what is left).
 DEFAULT_DEADLINE = 180.0
 
 # Retries: 429, 5xx, timeouts and connection failures only (spec: never other 4xx).
 DEFAULT_MAX_RETRIES = 3
+# ...but not the 5xx answers that say the same request will fail the same way
+# again: 501 Not Implemented, 505 HTTP Version Not Supported, 506 Variant Also
+# Negotiates, 507 Insufficient Storage (a full disk does not empty in a second;
+# three more uploads of the same file only fill it again), 508 Loop Detected,
+# 510 Not Extended and 511 Network Authentication Required (a captive portal).
+NON_RETRYABLE_5XX = frozenset({501, 505, 506, 507, 508, 510, 511})
 INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
 # A Retry-After longer than this is not waited for: the error is raised with
@@ -48,5 +55,21 @@ MEDIA_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "ogg": "audio/ogg", "fla
 # The page gives no limit; the local server takes this many characters per
 # request, and the magics split longer text at sentence boundaries.
 MAX_TEXT_CHARS = 5000
+
+# How much of an answer the client holds, so a hostile or broken server (or a
+# proxy) cannot fill the kernel's memory. Audio (speech and model samples) is
+# capped by the longest speech one request can return: MAX_TEXT_CHARS at a slow
+# 8 characters a second (about 95 words a minute; a usual pace is 12-15) is
+# 625 s, and the largest format a server may send for it, uncompressed WAV at
+# 48 kHz, 16 bits, stereo (192,000 bytes a second), makes that 120 MB. 128 MiB
+# (134 MB) leaves 10 % above even that; Client(max_audio_bytes=...) changes it.
+# A Content-Length over the cap is refused before a byte is read, and a body
+# that streams past it is cut off there.
+DEFAULT_MAX_AUDIO_BYTES = 128 * 1024 * 1024
+# A JSON answer (a model, a page of 100 models with their samples, the voices)
+# is a few kB to a few hundred kB; 16 MiB is generous and still harmless.
+MAX_JSON_RESPONSE_BYTES = 16 * 1024 * 1024
+# Of an error answer only its message is shown, so only this much is read.
+MAX_ERROR_BODY_BYTES = 64 * 1024
 
 USER_AGENT = "speechgen-jupyter/{version}"

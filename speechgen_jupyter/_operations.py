@@ -16,10 +16,18 @@ from urllib.parse import quote
 import httpx
 
 from . import _constants as C
-from ._base_client import Call, new_idempotency_key, parse_object
+from ._base_client import Call, new_idempotency_key, parse_audio, parse_object
 from ._inputs import AudioInput, read_audio_input, upload_media_type
-from .errors import InvalidInputError, ModelFailedError, NotFoundError, ServerNotAvailableError, TimeoutError
-from .types import Speech, Voice, VoiceModel, WaitProgress, format_from_media_type
+from ._secret import Secret, scrub
+from .errors import (
+    InvalidInputError,
+    ModelFailedError,
+    NotFoundError,
+    ServerNotAvailableError,
+    TimeoutError,
+    UnexpectedResponseError,
+)
+from .types import Speech, Voice, VoiceModel, WaitProgress
 
 # --------------------------------------------------------------------------- validation
 
@@ -105,17 +113,17 @@ def get_model(model_id: str) -> Call[VoiceModel]:
 
 
 def delete_model(model_id: str) -> Call[None]:
-    return Call("DELETE", model_path(model_id), parse=lambda r: None)
+    return Call("DELETE", model_path(model_id), parse=lambda r: None, expect="none")
 
 
 def list_models_page(cursor: str | None, limit: int) -> Call[tuple[list[VoiceModel], str | None]]:
     def parse(response: httpx.Response) -> tuple[list[VoiceModel], str | None]:
         body = parse_object(response)
-        models = body.get("models")
-        if not isinstance(models, list):
-            models = []
+        models = _listing(response, body, "models")
         cursor = body.get("next_cursor")
-        return [VoiceModel.from_api(m) for m in models if isinstance(m, Mapping)], (str(cursor) if cursor else None)
+        if cursor is not None and not isinstance(cursor, str):
+            raise _malformed(response, f"its 'next_cursor' is {type(cursor).__name__}, not a string or null")
+        return [VoiceModel.from_api(m) for m in models if isinstance(m, Mapping)], cursor or None
 
     params: dict[str, Any] = {"limit": limit}
     if cursor:
@@ -125,8 +133,8 @@ def list_models_page(cursor: str | None, limit: int) -> Call[tuple[list[VoiceMod
 
 def list_voices() -> Call[list[Voice]]:
     def parse(response: httpx.Response) -> list[Voice]:
-        voices = parse_object(response).get("voices")
-        return [Voice.from_api(v) for v in voices or [] if isinstance(v, Mapping) and v.get("voice_id")]
+        voices = _listing(response, parse_object(response), "voices")
+        return [Voice.from_api(v) for v in voices if isinstance(v, Mapping) and v.get("voice_id")]
 
     return Call("GET", "v1/voices", parse=parse)
 
@@ -137,21 +145,42 @@ def text_to_speech(text: str, voice: str | Voice | VoiceModel, fmt: str) -> Call
     fmt = check_format(fmt)
 
     def parse(response: httpx.Response) -> Speech:
-        got = format_from_media_type(response.headers.get("content-type")) or fmt
-        return Speech(response.content, got, text=text, voice=voice_id)
+        data, got = parse_audio(response)  # the format the bytes are, which is what plays and saves
+        return Speech(data, got, text=text, voice=voice_id)
 
-    return Call("POST", "v1/text-to-speech", parse=parse, json={"text": text, "voice": voice_id, "format": fmt})
+    return Call(
+        "POST", "v1/text-to-speech", parse=parse, json={"text": text, "voice": voice_id, "format": fmt}, expect="audio"
+    )
 
 
 def fetch_audio(url: str, *, text: str | None, voice: str | None) -> Call[Speech]:
-    def parse(response: httpx.Response) -> Speech:
-        fmt = format_from_media_type(response.headers.get("content-type"))
-        if fmt is None:
-            suffix = httpx.URL(url).path.rsplit(".", 1)[-1].lower()
-            fmt = suffix if suffix in C.MEDIA_TYPES else "mp3"
-        return Speech(response.content, fmt, text=text, voice=voice)
+    """A model sample's audio: checked like speech, since a CDN URL is as likely to answer with a page."""
 
-    return Call("GET", url, parse=parse)
+    def parse(response: httpx.Response) -> Speech:
+        data, fmt = parse_audio(response)
+        return Speech(data, fmt, text=text, voice=voice)
+
+    return Call("GET", url, parse=parse, expect="audio")
+
+
+def _malformed(response: httpx.Response, what: str) -> UnexpectedResponseError:
+    request = response.request
+    return UnexpectedResponseError(
+        f"The server's answer to {request.method} {request.url.path} is not what the API describes: {what}. "
+        f"Check the base URL (SPEECHGEN_BASE_URL); if it is right, tell the provider.",
+        status=response.status_code,
+        request_id=response.headers.get("x-request-id"),
+        content_type=response.headers.get("content-type"),
+    )
+
+
+def _listing(response: httpx.Response, body: Mapping[str, Any], key: str) -> list[Any]:
+    """The list under `key`: an absent or non-list one is refused, not taken for "none" (that would hide them all)."""
+    items = body.get(key)
+    if not isinstance(items, list):
+        shown = "missing" if key not in body else f"{type(items).__name__}, not a list"
+        raise _malformed(response, f"its '{key}' is {shown}")
+    return items
 
 
 def ours_missing(endpoint: str, what: str, err: NotFoundError) -> ServerNotAvailableError:
@@ -179,8 +208,10 @@ class ModelWaiter:
         timeout: float,
         on_progress: Callable[[WaitProgress], None] | None,
         clock: Callable[[], float],
+        secret: Secret | None = None,
     ) -> None:
         self.model_id = model_id
+        self.secret = secret  # a failed model's reason is the server's words: scrub the key from it
         self.timeout = timeout
         self.on_progress = on_progress
         self.clock = clock
@@ -209,11 +240,12 @@ class ModelWaiter:
         if model.is_ready:
             return None
         if model.is_failed:
-            reason = model.error.message if model.error else "the server gave no reason"
+            reason = scrub(model.error.message, self.secret) if model.error else "the server gave no reason"
+            code = scrub(model.error.code, self.secret) if model.error and model.error.code else None
             raise ModelFailedError(
                 f"Voice model {model.model_id} ({model.name!r}) failed: {reason}",
                 model_id=model.model_id,
-                code=model.error.code if model.error else None,
+                code=code,
                 reason=reason,
             )
         left = self.remaining()

@@ -69,3 +69,21 @@ def scrub(text: str, secret: Secret | None) -> str:
     if secret and secret.reveal() and secret.reveal() in text:
         return text.replace(secret.reveal(), "<redacted>")
     return text
+
+
+def scrub_value(value: object, secret: Secret | None) -> object:
+    """`value` (a parsed JSON body: dicts, lists, strings) with the key removed wherever it appears.
+
+    A server that echoes the request (its Authorization header, a URL with the
+    key in it) may do so anywhere in its answer, keys of objects included, and
+    an error keeps that answer as `err.body`.
+    """
+    if not secret or not secret.reveal():
+        return value
+    if isinstance(value, str):
+        return scrub(value, secret)
+    if isinstance(value, dict):
+        return {scrub_value(k, secret): scrub_value(v, secret) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_value(v, secret) for v in value]
+    return value

@@ -16,17 +16,22 @@ import anyio
 import httpx
 
 from . import _constants as C
+from . import _deadline
 from . import _operations as ops
 from ._base_client import (
     USER_AGENT,
     BearerAuth,
+    BodyReader,
     Call,
     RetryState,
     build_timeout,
-    is_retryable_status,
+    deadline_error,
+    decoding_error,
+    finish,
+    forget_key,
     resolve_api_key,
     resolve_base_url,
-    status_error,
+    retry_delay,
     transport_error,
 )
 from ._inputs import AudioInput
@@ -55,17 +60,21 @@ class _ClientBase:
         timeout: float | httpx.Timeout | None,
         max_retries: int,
         deadline: float,
+        max_audio_bytes: int,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
         if deadline <= 0:
             raise ValueError("deadline must be a positive number of seconds")
+        if not isinstance(max_audio_bytes, int) or max_audio_bytes <= 0:
+            raise ValueError("max_audio_bytes must be a positive number of bytes")
         self.base_url = resolve_base_url(base_url)
         self._secret = resolve_api_key(api_key)
         self._auth = BearerAuth(self._secret, self.base_url)
         self.timeout = build_timeout(timeout)
         self.max_retries = max_retries
         self.deadline = deadline
+        self.max_audio_bytes = max_audio_bytes
 
     @property
     def api_key(self) -> Secret:
@@ -95,8 +104,11 @@ class Client(_ClientBase):
 
     The key comes from `api_key`, else `SPEECHGEN_API_KEY`; the server from
     `base_url`, else `SPEECHGEN_BASE_URL`, else https://api.speechgen.com.
-    Failed requests are retried (429, 5xx, timeouts, lost connections) with
-    backoff, and no call takes longer than `deadline` seconds in all.
+    Failed requests are retried (429, most 5xx, timeouts, lost connections)
+    with backoff, and no call takes longer than `deadline` seconds in all,
+    however slowly the server sends its answer. An answer is read within a
+    cap (`max_audio_bytes` for speech and samples) and checked before it is
+    trusted: a 200 that is not audio is an `UnexpectedResponseError`.
     """
 
     def __init__(
@@ -107,11 +119,18 @@ class Client(_ClientBase):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int = C.DEFAULT_MAX_RETRIES,
         deadline: float = C.DEFAULT_DEADLINE,
+        max_audio_bytes: int = C.DEFAULT_MAX_AUDIO_BYTES,
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
     ) -> None:
-        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries, deadline=deadline)
+        super().__init__(
+            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries, deadline=deadline,
+            max_audio_bytes=max_audio_bytes,
+        )
         self._owns_http = http_client is None
+        if http_client is None:
+            transport = transport or httpx.HTTPTransport()
+            _deadline.install(transport)
         self._http = http_client or httpx.Client(
             transport=transport, headers={"User-Agent": USER_AGENT}, follow_redirects=False
         )
@@ -119,29 +138,40 @@ class Client(_ClientBase):
     # ------------------------------------------------------------------ plumbing
 
     def _send(self, call: Call[T]) -> T:
+        """One call: attempts within the deadline, each answer streamed in within its cap, then parsed."""
         url = self._url(call)
         state = RetryState(self.max_retries, call.deadline or self.deadline)
         while True:
             request = call.build(self._http, url, state.attempt_timeout(self.timeout))
             try:
-                response = self._http.send(request, auth=self._auth)
+                with _deadline.deadline_scope(state.deadline_at):
+                    response = self._http.send(request, auth=self._auth, stream=True)
+                    try:
+                        delay = retry_delay(response, state)
+                        if delay is None:
+                            reader = BodyReader(call, response, state, self.max_audio_bytes)
+                            for chunk in response.iter_bytes():
+                                if reader.feed(chunk):
+                                    break
+                    finally:
+                        response.close()
             except httpx.TransportError as err:
+                forget_key(err)
+                if state.expired():
+                    raise deadline_error(call, url, state) from err
                 delay = state.next_delay()
                 if delay is None:
                     raise transport_error(err, url, state.retries + 1) from err
                 self._retrying(call, url, delay, type(err).__name__, state)
                 _sleep(delay)
                 continue
-            if response.is_success:
-                return call.parse(response)
-            if is_retryable_status(response.status_code):
-                delay = state.next_delay(response)
-                if delay is not None:
-                    response.close()
-                    self._retrying(call, url, delay, f"HTTP {response.status_code}", state)
-                    _sleep(delay)
-                    continue
-            raise status_error(response, self._secret)
+            except httpx.DecodingError as err:
+                raise decoding_error(response, err) from err
+            if delay is not None:
+                self._retrying(call, url, delay, f"HTTP {response.status_code}", state)
+                _sleep(delay)
+                continue
+            return finish(call, reader.answer(), self._secret)
 
     def close(self) -> None:
         if self._owns_http:
@@ -157,7 +187,7 @@ class Client(_ClientBase):
         """An `AsyncClient` with the same settings (and its own connection pool)."""
         return AsyncClient(
             api_key=self._secret, base_url=self.base_url, timeout=self.timeout,
-            max_retries=self.max_retries, deadline=self.deadline,
+            max_retries=self.max_retries, deadline=self.deadline, max_audio_bytes=self.max_audio_bytes,
         )
 
     # ------------------------------------------------------------------ (page) endpoints
@@ -203,7 +233,7 @@ class Client(_ClientBase):
         `on_progress` receives a `WaitProgress` after every poll.
         """
         model_id = model_id.model_id if isinstance(model_id, VoiceModel) else model_id
-        waiter = ops.ModelWaiter(model_id, timeout, on_progress, time.monotonic)
+        waiter = ops.ModelWaiter(model_id, timeout, on_progress, time.monotonic, self._secret)
         while True:
             call = ops.get_model(model_id)
             call.deadline = max(1.0, min(self.deadline, waiter.remaining()))
@@ -261,39 +291,57 @@ class AsyncClient(_ClientBase):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int = C.DEFAULT_MAX_RETRIES,
         deadline: float = C.DEFAULT_DEADLINE,
+        max_audio_bytes: int = C.DEFAULT_MAX_AUDIO_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries, deadline=deadline)
+        super().__init__(
+            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries, deadline=deadline,
+            max_audio_bytes=max_audio_bytes,
+        )
         self._owns_http = http_client is None
+        if http_client is None:
+            transport = transport or httpx.AsyncHTTPTransport()
+            _deadline.install(transport)
         self._http = http_client or httpx.AsyncClient(
             transport=transport, headers={"User-Agent": USER_AGENT}, follow_redirects=False
         )
 
     async def _send(self, call: Call[T]) -> T:
+        """See `Client._send`: the same steps, awaited."""
         url = self._url(call)
         state = RetryState(self.max_retries, call.deadline or self.deadline)
         while True:
             request = call.build(self._http, url, state.attempt_timeout(self.timeout))
             try:
-                response = await self._http.send(request, auth=self._auth)
+                with _deadline.deadline_scope(state.deadline_at):
+                    response = await self._http.send(request, auth=self._auth, stream=True)
+                    try:
+                        delay = retry_delay(response, state)
+                        if delay is None:
+                            reader = BodyReader(call, response, state, self.max_audio_bytes)
+                            async for chunk in response.aiter_bytes():
+                                if reader.feed(chunk):
+                                    break
+                    finally:
+                        await response.aclose()
             except httpx.TransportError as err:
+                forget_key(err)
+                if state.expired():
+                    raise deadline_error(call, url, state) from err
                 delay = state.next_delay()
                 if delay is None:
                     raise transport_error(err, url, state.retries + 1) from err
                 self._retrying(call, url, delay, type(err).__name__, state)
                 await _async_sleep(delay)
                 continue
-            if response.is_success:
-                return call.parse(response)
-            if is_retryable_status(response.status_code):
-                delay = state.next_delay(response)
-                if delay is not None:
-                    await response.aclose()
-                    self._retrying(call, url, delay, f"HTTP {response.status_code}", state)
-                    await _async_sleep(delay)
-                    continue
-            raise status_error(response, self._secret)
+            except httpx.DecodingError as err:
+                raise decoding_error(response, err) from err
+            if delay is not None:
+                self._retrying(call, url, delay, f"HTTP {response.status_code}", state)
+                await _async_sleep(delay)
+                continue
+            return finish(call, reader.answer(), self._secret)
 
     async def aclose(self) -> None:
         if self._owns_http:
@@ -340,7 +388,7 @@ class AsyncClient(_ClientBase):
     ) -> VoiceModel:
         """See `Client.wait_for_model`."""
         model_id = model_id.model_id if isinstance(model_id, VoiceModel) else model_id
-        waiter = ops.ModelWaiter(model_id, timeout, on_progress, time.monotonic)
+        waiter = ops.ModelWaiter(model_id, timeout, on_progress, time.monotonic, self._secret)
         while True:
             call = ops.get_model(model_id)
             call.deadline = max(1.0, min(self.deadline, waiter.remaining()))

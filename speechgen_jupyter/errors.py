@@ -26,6 +26,9 @@ __all__ = [
     "AudioValidationError",
     "RateLimitError",
     "ServerError",
+    "InsufficientStorageError",
+    "UnexpectedResponseError",
+    "ResponseTooLargeError",
     "ServerNotAvailableError",
     "ConnectionError",
     "TimeoutError",
@@ -143,6 +146,39 @@ class RateLimitError(APIError):
 
 class ServerError(APIError):
     """5xx: trouble on the server's side, retried before it reaches you."""
+
+
+class InsufficientStorageError(ServerError):
+    """507: the server has no room to keep the upload. Nothing was kept, and it is not retried.
+
+    Sending the same file again at once would only fill the same disk, so this
+    is one of the 5xx answers the client does not retry (see
+    `_constants.NON_RETRYABLE_5XX`).
+    """
+
+
+class UnexpectedResponseError(APIError):
+    """The server answered, but not with what the API describes.
+
+    An HTML page or JSON where audio was due, a body larger than the client
+    accepts, an object whose fields have the wrong types. Often it is not the
+    Speechgen server answering at all but a proxy, a captive portal or a wrong
+    base URL, so the message names what came back: its Content-Type
+    (`content_type`) and how it starts.
+    """
+
+    def __init__(self, message: str, *, content_type: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.content_type = content_type
+
+
+class ResponseTooLargeError(UnexpectedResponseError):
+    """The answer is larger than the client takes (`limit` bytes); what was read of it is dropped."""
+
+    def __init__(self, message: str, *, limit: int, size: int | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.limit = limit
+        self.size = size
 
 
 class ServerNotAvailableError(SpeechgenError):

@@ -1,15 +1,27 @@
 """What the API returns, as typed, immutable values.
 
-Parsing is tolerant by design: a real service adds fields and statuses over
-time, and a notebook must not crash on them. Every object keeps the server's
-original mapping in `raw` (unknown fields included) and `status` is a plain
-string, so a status this package has never heard of is carried, not refused.
+Parsing is tolerant of what a real service adds over time: every object
+keeps the server's original mapping in `raw` (unknown fields included), and
+`status` is a plain string, so a status this package has never heard of is
+carried, not refused.
+
+It is not tolerant of a field of the wrong type, and never converts one
+(`str()` of a list is no name). The rule, per field:
+- the fields the client acts on, `model_id`, a model's `status` and
+  `voice_id`, and a voice's `voice_id`, must be strings when present:
+  anything else is an `UnexpectedResponseError` naming the field, since
+  waiting on `["ready"]` or speaking with voice `5` cannot work (a missing
+  `model_id` or voice `voice_id` is refused too);
+- the descriptive fields (names, descriptions, times, counts, samples,
+  errors) take their "absent" value (None, "" or ()) when the value has the
+  wrong type, and `raw` still holds what the server sent.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,6 +30,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ._constants import MEDIA_TYPES
+from .errors import UnexpectedResponseError
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -47,8 +60,24 @@ def _frozen(data: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(data))
 
 
-def _str_or_none(value: Any) -> str | None:
-    return None if value is None else str(value)
+def _text(data: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    """A descriptive string field, or `default` when it is absent or not a string."""
+    value = data.get(key)
+    return value if isinstance(value, str) else default
+
+
+def _key_text(data: Mapping[str, Any], key: str, what: str, *, required: bool) -> str | None:
+    """A field the client acts on: a string, None when absent and optional, else refused."""
+    value = data.get(key)
+    if isinstance(value, str) and (value or not required):
+        return value
+    if value is None and not required:
+        return None
+    shown = "missing" if key not in data else f"{type(value).__name__} {json.dumps(value, default=repr)[:60]}"
+    raise UnexpectedResponseError(
+        f"The server sent a {what} whose '{key}' is {shown}, not the string the API describes, so it cannot be "
+        f"used. Check the base URL (SPEECHGEN_BASE_URL); if it is right, tell the provider."
+    )
 
 
 @dataclass(frozen=True)
@@ -63,9 +92,9 @@ class Sample:
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Sample:
         return cls(
-            title=str(data.get("title") or "Sample"),
-            text=str(data.get("text") or ""),
-            audio_url=_str_or_none(data.get("audio_url")),
+            title=_text(data, "title") or "Sample",
+            text=_text(data, "text", ""),
+            audio_url=_text(data, "audio_url") or None,
             raw=_frozen(data),
         )
 
@@ -99,17 +128,17 @@ class VoiceModel:
         error = data.get("error")
         model_error = None
         if isinstance(error, Mapping):
-            model_error = ModelError(code=_str_or_none(error.get("code")), message=str(error.get("message") or ""))
+            model_error = ModelError(code=_text(error, "code"), message=_text(error, "message", ""))
         elif isinstance(error, str):
             model_error = ModelError(code=None, message=error)
         usage = data.get("usage_count")
         samples = data.get("samples")
         return cls(
-            model_id=str(data["model_id"]),
-            name=str(data.get("name") or ""),
-            status=str(data.get("status") or "unknown"),
-            description=_str_or_none(data.get("description")),
-            voice_id=_str_or_none(data.get("voice_id")),
+            model_id=_key_text(data, "model_id", "voice model", required=True),  # type: ignore[arg-type]
+            name=_text(data, "name", ""),
+            status=_key_text(data, "status", "voice model", required=False) or "unknown",
+            description=_text(data, "description"),
+            voice_id=_key_text(data, "voice_id", "voice model", required=False),
             created_at=_parse_time(data.get("created_at")),
             estimated_completion=_parse_time(data.get("estimated_completion")),
             usage_count=usage if isinstance(usage, int) and not isinstance(usage, bool) else None,
@@ -149,11 +178,12 @@ class Voice:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Voice:
+        voice_id = _key_text(data, "voice_id", "voice", required=True)
         return cls(
-            voice_id=str(data["voice_id"]),
-            name=str(data.get("name") or data["voice_id"]),
-            kind=str(data.get("kind") or "builtin"),
-            language=_str_or_none(data.get("language")),
+            voice_id=voice_id,  # type: ignore[arg-type]
+            name=_text(data, "name") or voice_id,
+            kind=_text(data, "kind") or "builtin",
+            language=_text(data, "language"),
             raw=_frozen(data),
         )
 
@@ -211,7 +241,8 @@ class Speech:
 
     @property
     def media_type(self) -> str:
-        return MEDIA_TYPES.get(self.format, "application/octet-stream")
+        # m4a is no output format, but a model's sample may come as one.
+        return MEDIA_TYPES.get(self.format) or {"m4a": "audio/mp4"}.get(self.format, "application/octet-stream")
 
     @property
     def duration(self) -> float | None:

@@ -153,7 +153,8 @@ def test_text_to_speech_posts_the_page_json_and_returns_replayable_audio(make_cl
     ("fmt", "media_type"), [("wav", "audio/wav"), ("ogg", "audio/ogg"), ("flac", "audio/flac"), ("MP3", "audio/mpeg")]
 )
 def test_text_to_speech_formats(make_client, fmt, media_type) -> None:
-    server = Recorder(httpx.Response(200, content=b"RIFF....", headers={"content-type": media_type}))
+    audio = make_audio(fmt.lower(), 1.0)
+    server = Recorder(httpx.Response(200, content=audio, headers={"content-type": media_type}))
     speech = make_client(server).text_to_speech("Hi there.", "en-us", format=fmt)
     assert json.loads(server.requests[0].content)["format"] == fmt.lower()
     assert speech.format == fmt.lower()

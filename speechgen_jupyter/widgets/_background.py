@@ -207,7 +207,7 @@ class ModelPoller:
             self._on_progress(progress)
 
     def _run(self) -> None:
-        waiter = ModelWaiter(self.model_id, self.timeout, self._progress, time.monotonic)
+        waiter = ModelWaiter(self.model_id, self.timeout, self._progress, time.monotonic, getattr(self.client, "_secret", None))
         try:
             while not self._stop.is_set():
                 model = self.client.get_model(self.model_id)
