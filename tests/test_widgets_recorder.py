@@ -47,7 +47,9 @@ def test_a_recording_reaches_the_upload_and_is_acknowledged(client, closing, mon
 
     assert upload.sample == wav and upload.filename == RECORDING_FILENAME
     assert upload.assessment.ok and "recorded in the browser" in upload.checks.value and "WAV" in upload.checks.value
-    assert "<svg" in upload.checks.value  # WAV draws a waveform even without PyAV
+    # The recording shows as a waveform with a selection, and its report, like a picked file.
+    assert upload.measuring.wait(60) and abs(upload.selector.duration - 12.0) < 0.05 and upload.selector.peaks
+    assert upload.report is not None and upload.report.filename == RECORDING_FILENAME
     assert not upload.clone_button.disabled
     assert seen == [(len(wav), RECORDING_FILENAME)]
     assert sent == [{"kind": "received", "seconds": 12.0, "size": len(wav)}]

@@ -29,9 +29,16 @@ def test_a_good_sample_shows_length_size_format_and_waveform_and_enables_clone(c
     assert checks_of(upload) == {"Length": "ok", "Format": "ok", "Size": "ok"}
     shown = upload.checks.value
     assert "12.0 s" in shown and "MP3" in shown and "kB" in shown and "needs 10 s to 5 min" in shown
-    assert "<svg" in shown and "<polygon" in shown and 'aria-label="waveform of the sample, 12.0 seconds"' in shown
     assert "meets the requirements" in shown and 'data-ok="true"' in shown
     assert not upload.clone_button.disabled
+    # Then, measured in a thread: the waveform (a picture: numbers only) with all of it selected, and the report.
+    assert upload.measuring.wait(60) and upload.report is not None
+    selector = upload.selector
+    assert abs(selector.duration - 12.0) < 0.05 and (selector.start, selector.end) == (0.0, selector.duration)
+    assert len(selector.peaks) == 2 * 600 and max(selector.peaks) > 0.3 and min(selector.peaks) < -0.3
+    assert selector.speech_start is not None and selector.speech_start < 0.5
+    assert upload.editor.layout.display == "" and 'class="sg-report"' in upload.report_view.value
+    assert upload.report.finding("speech").level == "advice"  # 12 s of speech: 30 s or more is better
     assert client.requests == []  # looking at a sample sends nothing
 
 

@@ -26,7 +26,7 @@ from .._operations import ModelWaiter
 from ..types import VoiceModel, WaitProgress
 from ._notice import Notice
 
-__all__ = ["Busy", "ModelPoller", "close_tree"]
+__all__ = ["Busy", "Latest", "ModelPoller", "close_tree"]
 
 T = TypeVar("T")
 
@@ -150,6 +150,65 @@ class Busy:
                 return False
             if self._thread is thread:
                 return True
+
+
+class Latest:
+    """Work whose newest request is the only one that matters, in one daemon thread.
+
+    Why not `Busy`: while a selection is dragged and released again and again,
+    `Busy` would refuse the newer requests; here each `submit` replaces the
+    one waiting, the thread computes only the newest, and `done` gets its
+    result. A failure goes to `failed` (a bug in our code must still be
+    seen); nothing here blocks the kernel's main thread.
+    """
+
+    def __init__(self, done: Callable[[Any], None], failed: Callable[[BaseException], None]) -> None:
+        self._done = done
+        self._failed = failed
+        self._lock = threading.Lock()
+        self._waiting: Callable[[], Any] | None = None
+        self._thread: threading.Thread | None = None
+        self.completed = 0  # results delivered (tests read this)
+
+    def submit(self, work: Callable[[], Any]) -> None:
+        with self._lock:
+            self._waiting = work
+            if self._thread is not None and self._thread.is_alive():
+                return  # the running thread takes it next
+            self._thread = threading.Thread(target=self._run, name="speechgen-widget-latest", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                work, self._waiting = self._waiting, None
+                if work is None:
+                    self._thread = None
+                    return
+            try:
+                result = work()
+            except Exception as err:  # noqa: BLE001 - shown by the owner
+                self._failed(err)
+                continue
+            with self._lock:
+                superseded = self._waiting is not None
+            if not superseded:
+                try:
+                    self._done(result)
+                    self.completed += 1
+                except Exception as err:  # noqa: BLE001
+                    self._failed(err)
+
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Block until nothing is running or waiting; for tests and scripts."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                thread = self._thread
+            if thread is None:
+                return True
+            thread.join(min(0.05, max(0.0, deadline - time.monotonic())))
+        return False
 
 
 class ModelPoller:

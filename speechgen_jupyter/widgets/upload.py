@@ -1,9 +1,14 @@
 """Pick (or receive a recorded) voice sample, see whether it will do, and clone a voice from it.
 
 What it shows before anything is sent: the sample's length against the
-10 s - 5 min range, its size against 10 MB, its format, and a waveform
-picture; what breaks a requirement is said in words (the client's own checks,
-the ones `clone_voice` runs). Clone stays disabled until the sample passes.
+10 s - 5 min range, its size against 10 MB, its format (the client's own
+checks, the ones `clone_voice` runs, at once); then, measured off the
+kernel's main thread, the waveform with a selection the user drags (two
+handles, "play the selection", "select the speech") and beside it the
+sample report (`sg.check_sample`) for that selection: speech, silence,
+pauses, voices, noise, clipping, loudness. Clone uploads only the
+selection (cut by `prepare_sample`, exact to the sample) and stays
+disabled while a hard limit is broken.
 
 A voice sample is personal data. ipywidgets' FileUpload keeps the file's
 bytes in its widget state, and a notebook saved with widget state would keep
@@ -29,11 +34,13 @@ from .. import audio as A
 from ..audio import AudioInfo, check_sample, inspect_audio
 from ..errors import AudioValidationError, UnsupportedMediaTypeError
 from ..types import VoiceModel
-from ._background import Busy, close_tree
+from ..samples import SampleAnalysis, SampleReport, analyse, prepare_sample
+from ..sound.vad import VAD_RATE
+from ._background import Busy, Latest, close_tree
 from ._clients import resolve_client
 from ._guard import PickGuard
 from ._notice import Notice
-from ._waveform import decode_mono, waveform_svg
+from ._waveform import WaveformSelector
 from .status import StatusWidget
 
 __all__ = ["Assessment", "Check", "UploadWidget", "assess"]
@@ -121,6 +128,26 @@ def assess_unsent(filename: str, size: int) -> Assessment:
     return Assessment(filename, size, None, checks, problem)
 
 
+def _for_selection(assessment: Assessment, report: SampleReport | None) -> tuple[Assessment, str | None]:
+    """The file's checks with Length judged on the selection, and the problem that blocks Clone (None: it may go).
+
+    Size and format belong to the file; length belongs to what is sent. While
+    the whole file is selected (or not yet measured) the client's own message
+    for the file stands, word for word.
+    """
+    if report is None or report.whole or assessment.info is None:
+        return assessment, assessment.problem
+    size_ok = assessment.size <= A.MAX_BYTES
+    length = report.finding("duration")
+    in_range = length is None or length.level != "error"
+    checks = tuple(
+        Check("Length", f"{_length(report.duration)} selected", c.rule, in_range) if c.label == "Length" else c
+        for c in assessment.checks
+    )
+    problem = None if size_ok and in_range else (assessment.problem if not size_ok else length.message if length else None)
+    return Assessment(assessment.filename, assessment.size, assessment.info, checks, problem), problem
+
+
 def _checks_html(assessment: Assessment, picture: str | None, source: str) -> str:
     marks = {True: ("✓", "#1b7a1b"), False: ("✗", "#b00020"), None: ("?", "#8a5a00")}
     rows = []
@@ -144,7 +171,7 @@ def _checks_html(assessment: Assessment, picture: str | None, source: str) -> st
     else:
         verdict = '<div class="sg-problem-none" style="color:#1b7a1b">This sample meets the requirements.</div>'
     if picture is None:
-        picture = '<div style="font-size:smaller;opacity:.7">(no waveform picture: this machine cannot decode this file)</div>'
+        picture = '<div style="font-size:smaller;opacity:.7">(no waveform: this machine cannot decode this file)</div>'
     return f'<div class="sg-sample" data-ok="{str(assessment.ok).lower()}">{head}{table}{picture}{verdict}</div>'
 
 
@@ -161,6 +188,9 @@ class UploadWidget(widgets.VBox):
         self._filename = ""
         self._source = ""
         self.assessment: Assessment | None = None
+        self.analysis: SampleAnalysis | None = None
+        self.report: SampleReport | None = None
+        self._generation = 0  # which sample a background result belongs to
         self.status: StatusWidget | None = None
         self._callbacks: list[Callable[[VoiceModel, StatusWidget], None]] = []
 
@@ -175,6 +205,15 @@ class UploadWidget(widgets.VBox):
             "(10 s to 5 min of one person speaking, MP3/WAV/M4A/FLAC/OGG, up to 10 MB) or record one.</div>"
         )
         self.checks.add_class("sg-sample-checks")
+        self.selector = WaveformSelector()
+        self.selector.observe(self._on_selection, names=["start", "end"])
+        self.report_view = widgets.HTML()
+        self.report_view.add_class("sg-sample-report")
+        self.editor = widgets.HBox(
+            [self.selector, self.report_view], layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start", grid_gap="12px")
+        )
+        self.editor.add_class("sg-sample-editor")
+        self.editor.layout.display = "none"
         self.name = widgets.Text(description="Name", placeholder="e.g. My narrator voice")
         self.name.add_class("sg-name")
         self.description = widgets.Text(description="Description", placeholder="optional")
@@ -190,11 +229,13 @@ class UploadWidget(widgets.VBox):
         self.status_box = widgets.VBox()
         self.status_box.add_class("sg-upload-status")
         self.busy = Busy(self.notice, [self.clone_button, self.picker], settle=self._settle)
+        self.measuring = Latest(self._measured, self._measure_failed)
         super().__init__(
             [
                 self.picker,
                 self.guard,
                 self.checks,
+                self.editor,
                 self.name,
                 self.description,
                 self.enhance,
@@ -221,28 +262,94 @@ class UploadWidget(widgets.VBox):
         self._sample, self._filename, self._source = data, filename or "sample", source
         assessment = assess(data, self._filename)
         self.assessment = assessment
-        picture = None
+        self.analysis = self.report = None
+        self._generation += 1
+        self.selector.clear()
+        self.report_view.value = ""
+        self.editor.layout.display = "none"
+        waiting = None
         if assessment.info is not None:
-            decoded = decode_mono(data)
-            if decoded is not None:
-                picture = waveform_svg(*decoded)
-        self.checks.value = _checks_html(assessment, picture, source)
+            waiting = '<div class="sg-measuring" style="font-size:smaller;opacity:.7">Measuring the sample…</div>'
+            generation, info = self._generation, assessment.info
+            self.measuring.submit(lambda: (generation, *self._measure(data, info)))
+        self.checks.value = _checks_html(assessment, waiting or "", source)
         if not self.name.value.strip() and source == "file":
             self.name.placeholder = f"e.g. {filename.rsplit('.', 1)[0][:40]}"
         self.notice.clear()
         self._settle()
         return assessment
 
+    # -- measuring (off the kernel's main thread) -----------------------------------
+
+    def _measure(self, data: bytes, info: AudioInfo) -> tuple[SampleAnalysis, SampleReport]:
+        analysis = analyse(data, self._filename, info)
+        return analysis, analysis.report()
+
+    def _measured(self, result: tuple[int, SampleAnalysis, SampleReport]) -> None:
+        generation, analysis, report = result
+        if generation != self._generation or self._sample is None:
+            return  # a newer sample (or none) is shown now
+        if self.analysis is not analysis:
+            self.analysis = analysis
+            decoded = analysis.decoded
+            if decoded is not None:
+                segments = analysis.speech_segments()
+                speech = (segments[0].start, segments[-1].end) if segments else None
+                self.selector.set_signal(decoded.x16, VAD_RATE, speech=speech)
+        self._show(report)
+
+    def _measure_failed(self, err: BaseException) -> None:
+        self.notice.error(err, action="measuring the sample")
+
+    def _on_selection(self, _change: dict[str, Any]) -> None:
+        analysis = self.analysis
+        if analysis is None or self.selector.end <= self.selector.start:
+            return
+        generation, a, b = self._generation, self.selector.start, self.selector.end
+        self.measuring.submit(lambda: (generation, analysis, analysis.report(a, b)))
+
+    def _show(self, report: SampleReport) -> None:
+        self.report = report
+        assert self.assessment is not None
+        shown, _problem = _for_selection(self.assessment, report)
+        picture = "" if self.analysis is not None and self.analysis.decoded is not None else None
+        self.checks.value = _checks_html(shown, picture, self._source)
+        self.report_view.value = report._repr_html_()
+        self.editor.layout.display = ""
+        self._settle()
+
+    @property
+    def problem(self) -> str | None:
+        """What stops Clone now (a hard limit, of the file or of the selection), or None."""
+        if self.assessment is None:
+            return "Pick an audio file (or record one) first."
+        return _for_selection(self.assessment, self.report)[1]
+
+    @property
+    def selection(self) -> tuple[float, float] | None:
+        """(start, end) in seconds when only part of the sample is selected; None for all of it."""
+        report = self.report
+        if report is None or report.whole:
+            return None
+        return report.start, report.end
+
     def clear_sample(self) -> None:
         """Forget the sample (the widget state never held it)."""
         self._sample = None
-        self.assessment = None
+        self.assessment = self.analysis = self.report = None
+        self._generation += 1
+        self.selector.clear()
+        self.editor.layout.display = "none"
         self._settle()
 
     def _too_big(self, filename: str, size: int) -> None:
         """The browser kept a file over the limit (see `_guard`): say so, as the checks would."""
         self._sample, self._filename, self._source = None, filename, "file"
         self.assessment = assess_unsent(filename, size)
+        self.analysis = self.report = None
+        self._generation += 1
+        self.selector.clear()
+        self.editor.layout.display = "none"
         note = '<div style="font-size:smaller;opacity:.7">(not read: the file stayed in your browser)</div>'
         self.checks.value = _checks_html(self.assessment, note, "file")
         self.notice.clear()
@@ -280,22 +387,27 @@ class UploadWidget(widgets.VBox):
         if self._sample is None or self.assessment is None:
             self.notice.error("Pick an audio file (or record one) first.")
             return False
-        if self.assessment.problem:
-            self.notice.error(self.assessment.problem)
+        problem = self.problem
+        if problem:
+            self.notice.error(problem)
             return False
         name = self.name.value.strip()
         if not name:
             self.notice.error("Type a name for the new voice first.")
             return False
-        data, filename = self._sample, self._filename
+        data, filename, selection = self._sample, self._filename, self.selection
         description = self.description.value.strip() or None
         enhance = bool(self.enhance.value)
-        return self.busy.run(
-            f"Uploading {filename} and starting the clone…",
-            lambda: self.client.clone_voice(data, name, description, enhance, filename=filename),
-            self._cloned,
-            action_name="cloning the voice",
-        )
+
+        def send() -> VoiceModel:
+            if selection is None:
+                return self.client.clone_voice(data, name, description, enhance, filename=filename)
+            # Only the selection goes: cut exactly, at the file's own rate, mono WAV (or MP3 past 10 MB).
+            part = prepare_sample(data, start=selection[0], end=selection[1], filename=filename)
+            return self.client.clone_voice(bytes(part), name, description, enhance, filename=part.filename)
+
+        what = filename if selection is None else f"the selection of {filename}"
+        return self.busy.run(f"Uploading {what} and starting the clone…", send, self._cloned, action_name="cloning the voice")
 
     def _on_clone_clicked(self, _button: widgets.Button) -> None:
         self.clone()
@@ -303,7 +415,10 @@ class UploadWidget(widgets.VBox):
     def _cloned(self, model: VoiceModel) -> None:
         # Sent: drop the only copy of the personal data this widget held.
         self._sample = None
-        self.assessment = None
+        self.assessment = self.analysis = self.report = None
+        self._generation += 1
+        self.selector.clear()
+        self.editor.layout.display = "none"
         self.checks.value = (
             f'<div class="sg-sample-sent" style="opacity:.8">{html.escape(self._filename)} was sent and is no longer '
             "kept here. Pick or record another sample to clone another voice.</div>"
@@ -326,7 +441,7 @@ class UploadWidget(widgets.VBox):
     def _settle(self) -> None:
         busy = self.busy.active
         self.picker.disabled = busy
-        self.clone_button.disabled = busy or self.assessment is None or not self.assessment.ok
+        self.clone_button.disabled = busy or self.assessment is None or self.problem is not None
 
     def close(self) -> None:
         """Close the widget and its parts (a status panel stops polling)."""
