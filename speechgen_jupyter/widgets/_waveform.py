@@ -249,8 +249,13 @@ _CSS = """
 .sg-wave-shade { position: absolute; top: 0; bottom: 0; background: rgba(127,127,127,.45); pointer-events: none; }
 .sg-wave-selection { position: absolute; top: 0; bottom: 0; background: rgba(255,196,0,.22);
   border-top: 2px solid #e0a800; border-bottom: 2px solid #e0a800; box-sizing: border-box; pointer-events: none; }
-.sg-wave-handle { position: absolute; top: 0; bottom: 0; width: 12px; margin-left: -6px; cursor: ew-resize; z-index: 2; }
-.sg-wave-handle::after { content: ""; position: absolute; left: 5px; top: 0; bottom: 0; width: 2px; background: #c08a00; }
+/* Each handle reaches into the selection from its edge, so both stay inside the box (and grabbable)
+   at the very start and end of the sample. */
+.sg-wave-handle { position: absolute; top: 0; bottom: 0; width: 12px; cursor: ew-resize; z-index: 2; }
+.sg-wave-end { margin-left: -12px; }
+.sg-wave-handle::after { content: ""; position: absolute; top: 0; bottom: 0; width: 3px; background: #c08a00; }
+.sg-wave-start::after { left: 0; }
+.sg-wave-end::after { right: 0; }
 .sg-wave-handle:focus-visible { outline: 2px solid #3b78c3; }
 .sg-wave-playhead { position: absolute; top: 0; bottom: 0; width: 1px; background: #b00020; pointer-events: none; }
 .sg-wave-bar { display: flex; align-items: center; gap: 8px; flex-wrap: wrap; }

@@ -58,7 +58,8 @@ def test_upload_clone_ready_speak_delete_and_save(nb, notebook, admin, speechgen
     checks.wait_for()
     text = checks.inner_text()
     assert "narrator.mp3" in text and "12.0 s" in text and "MP3" in text and "meets the requirements" in text
-    assert page.locator(".sg-sample svg.sg-waveform polygon").count() == 1
+    page.locator(".sg-wave-view canvas").wait_for()  # the waveform with its selection, and the report beside it
+    page.locator('.sg-report .sg-finding[data-check="speech"]').wait_for()
     nb.shot("3-checked")
 
     # Clone; the model is "processing" for a few seconds on the server's clock.
