@@ -11,6 +11,8 @@ BASE_URL_ENV = "SPEECHGEN_BASE_URL"  # (ours)
 # Where records and caches live (ours); platformdirs' per-user folders when unset.
 DATA_DIR_ENV = "SPEECHGEN_DATA_DIR"
 CACHE_DIR_ENV = "SPEECHGEN_CACHE_DIR"
+# "1": the bundled local server that get_client() starts serves only what the page documents (ours).
+LOCAL_PAGE_ONLY_ENV = "SPEECHGEN_LOCAL_PAGE_ONLY"
 
 # Timeouts. A single request may be slow (a 10 MB upload, a long text to
 # speak), so the read timeout is generous; connecting should be quick.

@@ -2,8 +2,8 @@
 
 A function here turns a method's arguments into a `Call` (validated before
 anything is sent) and knows how to read the answer. Parts of the API marked
-(page) in the spec and parts marked (ours) are kept apart: an (ours) endpoint
-that the real service lacks becomes a clear `ServerNotAvailableError`.
+(page) in the spec and parts marked (ours) are kept apart: what the client
+does when a server lacks an (ours) endpoint is in `_extras`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from ._secret import Secret, scrub
 from .errors import (
     InvalidInputError,
     ModelFailedError,
-    NotFoundError,
-    ServerNotAvailableError,
     TimeoutError,
     UnexpectedResponseError,
 )
@@ -32,11 +30,15 @@ from .types import Speech, Voice, VoiceModel, WaitProgress
 # --------------------------------------------------------------------------- validation
 
 
-def model_path(model_id: str) -> str:
+def check_model_id(model_id: str) -> str:
     if not isinstance(model_id, str) or not model_id.strip():
         raise InvalidInputError("model_id must be a non-empty string such as 'vm_abc123xyz'.")
+    return model_id.strip()
+
+
+def model_path(model_id: str) -> str:
     # Quoted whole, so an id like '../x' can never leave /v1/models/.
-    return f"v1/models/{quote(model_id.strip(), safe='')}"
+    return f"v1/models/{quote(check_model_id(model_id), safe='')}"
 
 
 def check_text(text: str) -> str:
@@ -73,7 +75,7 @@ def check_voice(voice: str | Voice | VoiceModel) -> str:
     return voice.strip()
 
 
-# --------------------------------------------------------------------------- calls
+# --------------------------------------------------------------------------- (page) calls
 
 
 def clone_voice(
@@ -114,29 +116,6 @@ def get_model(model_id: str) -> Call[VoiceModel]:
 
 def delete_model(model_id: str) -> Call[None]:
     return Call("DELETE", model_path(model_id), parse=lambda r: None, expect="none")
-
-
-def list_models_page(cursor: str | None, limit: int) -> Call[tuple[list[VoiceModel], str | None]]:
-    def parse(response: httpx.Response) -> tuple[list[VoiceModel], str | None]:
-        body = parse_object(response)
-        models = _listing(response, body, "models")
-        cursor = body.get("next_cursor")
-        if cursor is not None and not isinstance(cursor, str):
-            raise _malformed(response, f"its 'next_cursor' is {type(cursor).__name__}, not a string or null")
-        return [VoiceModel.from_api(m) for m in models if isinstance(m, Mapping)], cursor or None
-
-    params: dict[str, Any] = {"limit": limit}
-    if cursor:
-        params["cursor"] = cursor
-    return Call("GET", "v1/models", parse=parse, params=params)
-
-
-def list_voices() -> Call[list[Voice]]:
-    def parse(response: httpx.Response) -> list[Voice]:
-        voices = _listing(response, parse_object(response), "voices")
-        return [Voice.from_api(v) for v in voices if isinstance(v, Mapping) and v.get("voice_id")]
-
-    return Call("GET", "v1/voices", parse=parse)
 
 
 def text_to_speech(text: str, voice: str | Voice | VoiceModel, fmt: str) -> Call[Speech]:
@@ -183,12 +162,30 @@ def _listing(response: httpx.Response, body: Mapping[str, Any], key: str) -> lis
     return items
 
 
-def ours_missing(endpoint: str, what: str, err: NotFoundError) -> ServerNotAvailableError:
-    """The real service may lack an endpoint this project added; say so plainly."""
-    return ServerNotAvailableError(
-        f"This Speechgen server does not offer {endpoint} ({what}); it is an addition of speechgen_jupyter "
-        f"that its local server provides. Server said: {err.message}"
-    )
+# --------------------------------------------------------------------------- (ours) calls
+
+
+def list_models_page(cursor: str | None, limit: int) -> Call[tuple[list[VoiceModel], str | None]]:
+    def parse(response: httpx.Response) -> tuple[list[VoiceModel], str | None]:
+        body = parse_object(response)
+        models = _listing(response, body, "models")
+        cursor = body.get("next_cursor")
+        if cursor is not None and not isinstance(cursor, str):
+            raise _malformed(response, f"its 'next_cursor' is {type(cursor).__name__}, not a string or null")
+        return [VoiceModel.from_api(m) for m in models if isinstance(m, Mapping)], cursor or None
+
+    params: dict[str, Any] = {"limit": limit}
+    if cursor:
+        params["cursor"] = cursor
+    return Call("GET", "v1/models", parse=parse, params=params)
+
+
+def list_voices() -> Call[list[Voice]]:
+    def parse(response: httpx.Response) -> list[Voice]:
+        voices = _listing(response, parse_object(response), "voices")
+        return [Voice.from_api(v) for v in voices if isinstance(v, Mapping) and v.get("voice_id")]
+
+    return Call("GET", "v1/voices", parse=parse)
 
 
 # --------------------------------------------------------------------------- waiting

@@ -4,6 +4,10 @@ Why one: a notebook user configures the connection once (or not at all) and
 every magic and widget then speaks to the same server with the same key.
 With no `SPEECHGEN_API_KEY` and no `SPEECHGEN_BASE_URL`, the first use starts
 the bundled local server, so tutorials work offline with nothing to set up.
+It is the full one (this project's extras too: the richer experience);
+`SPEECHGEN_LOCAL_PAGE_ONLY=1` (or `connect_local(page_only=True)`) starts it
+with only what Speechgen's page documents, to see a notebook as it runs
+against the real service.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from . import _constants as C
 from .client import Client
 from .errors import ConfigurationError
 
-__all__ = ["get_client", "set_client", "connect", "connect_local", "local_server"]
+__all__ = ["get_client", "set_client", "connect", "connect_local", "local_server", "stop_local"]
 
 _lock = threading.RLock()
 _client: Client | None = None
@@ -32,7 +36,8 @@ def get_client() -> Client:
             if os.environ.get(C.API_KEY_ENV) or os.environ.get(C.BASE_URL_ENV):
                 _client = Client()
             else:
-                _client = connect_local(announce=True)
+                page_only = os.environ.get(C.LOCAL_PAGE_ONLY_ENV, "").strip().lower() in ("1", "true", "yes")
+                _client = connect_local(announce=True, **({"page_only": True} if page_only else {}))
         return _client
 
 
@@ -54,7 +59,11 @@ def connect(*, api_key: str | None = None, base_url: str | None = None, **option
 
 
 def connect_local(*, announce: bool = False, **start_options: Any) -> Client:
-    """Start the bundled local server (once per process) and share a client for it."""
+    """Start the bundled local server (once per process) and share a client for it.
+
+    `start_options` go to `speechgen_jupyter.local.start` (and start a new server): `page_only=True`
+    serves only what Speechgen's page documents, `transition=...` decides how new models progress.
+    """
     global _local
     with _lock:
         if _local is None or start_options:
@@ -66,18 +75,47 @@ def connect_local(*, announce: bool = False, **start_options: Any) -> Client:
                     f"Either set {C.API_KEY_ENV} to your Speechgen key, or install the local server: "
                     f"pip install 'speechgen_jupyter[local]'"
                 ) from err
-            if _local is not None:
-                _local.stop()
+            stop_local()
             _local = start(**start_options)
-            atexit.register(_local.stop)
+            _stop_at_exit()
         client = Client(api_key=_local.api_key, base_url=_local.base_url)
         set_client(client)
         if announce:
+            mode = " (page-only)" if _local.page_only else ""
             print(
-                f"speechgen_jupyter: no {C.API_KEY_ENV} set, so using the local Speechgen server at "
+                f"speechgen_jupyter: no {C.API_KEY_ENV} set, so using the local Speechgen server{mode} at "
                 f"{_local.base_url} (offline voices that approximate a sample's pitch, formants and pace)."
             )
         return client
+
+
+def stop_local() -> None:
+    """Stop the local server this process started, if any (also at exit).
+
+    Its models lived in a temporary folder and are gone with it, so the
+    record's rows for its address are dropped too: they could never be
+    refreshed, and a later server on the same port must not inherit them.
+    """
+    global _local
+    with _lock:
+        server, _local = _local, None
+    if server is None:
+        return
+    server.stop()
+    if server.temporary:
+        from ._record import ModelRecord, service_key
+
+        ModelRecord(service_key(server.base_url), account="").forget_service()
+
+
+_registered = False
+
+
+def _stop_at_exit() -> None:
+    global _registered
+    if not _registered:
+        _registered = True
+        atexit.register(stop_local)
 
 
 def local_server() -> Any:

@@ -3,16 +3,23 @@
 Both are thin: every operation is described once in `_operations`, and the
 retry policy and error mapping live in `_base_client`. What differs is only
 how a request is sent and how the client sleeps between retries.
+
+Methods come in three groups, as the spec marks the API: the page's endpoints;
+this project's extras (the listings), which fall back to the page's endpoints
+and the record of the models made here when a server lacks them (`_extras`);
+and the record itself (`track_model`, `forget_model`), kept on this computer
+(`_record`) so that "your voice models" exist on a server that cannot list them.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 import anyio
+import anyio.to_thread
 import httpx
 
 from . import _constants as C
@@ -34,9 +41,11 @@ from ._base_client import (
     retry_delay,
     transport_error,
 )
+from ._extras import ServerExtras, fill_in, is_absent, voices_of
 from ._inputs import AudioInput
+from ._record import ModelRecord, service_key
 from ._secret import Secret
-from .errors import InvalidInputError, NotFoundError
+from .errors import APIError, InvalidInputError, NotFoundError
 from .types import Sample, Speech, Voice, VoiceModel, WaitProgress
 
 __all__ = ["Client", "AsyncClient"]
@@ -47,6 +56,8 @@ _sleep = time.sleep
 _async_sleep = anyio.sleep
 T = TypeVar("T")
 ProgressCallback = Callable[[WaitProgress], None]
+#: How many models an AsyncClient refreshes at once when it lists them from the record.
+_REFRESH_CONCURRENCY = 4
 
 
 class _ClientBase:
@@ -61,6 +72,7 @@ class _ClientBase:
         max_retries: int,
         deadline: float,
         max_audio_bytes: int,
+        extras: ServerExtras | None = None,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
@@ -75,6 +87,8 @@ class _ClientBase:
         self.max_retries = max_retries
         self.deadline = deadline
         self.max_audio_bytes = max_audio_bytes
+        self._extras = extras or ServerExtras()
+        self._record: ModelRecord | None = None
 
     @property
     def api_key(self) -> Secret:
@@ -85,6 +99,29 @@ class _ClientBase:
     def account(self) -> str:
         """A fingerprint of the account (see `Secret.fingerprint`): what records and caches on disk are keyed by."""
         return self._secret.fingerprint()
+
+    @property
+    def extras(self) -> ServerExtras:
+        """What this server offers beyond Speechgen's page, as learnt so far (see `ServerExtras`)."""
+        return self._extras
+
+    @property
+    def record(self) -> ModelRecord:
+        """The voice models this account made or tracked on this server, as this computer remembers them."""
+        if self._record is None:  # the account fingerprint costs ~50 ms: only when first needed
+            self._record = ModelRecord(service_key(self.base_url), self.account)
+        return self._record
+
+    def _learn(self, extra: str, err: APIError | None) -> bool:
+        """After an (ours) endpoint answered: True if it is there; False (remembered) if the server lacks it."""
+        if err is None:
+            self._extras.learn(extra, True)
+            return True
+        if not is_absent(err):
+            return True
+        log.debug("This server does not offer %s (%s); using the page's endpoints and the record", extra, err)
+        self._extras.learn(extra, False)
+        return False
 
     def _url(self, call: Call[Any]) -> httpx.URL:
         return self.base_url.join(call.url)
@@ -185,10 +222,13 @@ class Client(_ClientBase):
 
     def to_async(self) -> AsyncClient:
         """An `AsyncClient` with the same settings (and its own connection pool)."""
-        return AsyncClient(
+        twin = AsyncClient(
             api_key=self._secret, base_url=self.base_url, timeout=self.timeout,
             max_retries=self.max_retries, deadline=self.deadline, max_audio_bytes=self.max_audio_bytes,
         )
+        twin._extras = self._extras  # the same server: what one learnt, the other knows
+        twin._record = self._record
+        return twin
 
     # ------------------------------------------------------------------ (page) endpoints
 
@@ -207,14 +247,36 @@ class Client(_ClientBase):
         `audio` is a path, bytes or a binary file object. The sample is checked
         here first (size, format by content, duration) so a bad one is refused
         at once with the reason; `check=False` leaves that to the server.
+        The new model is remembered on this computer (see `record`).
         """
-        return self._send(ops.clone_voice(audio, name, description, enhance_quality, filename=filename, check=check))
+        model = self._send(ops.clone_voice(audio, name, description, enhance_quality, filename=filename, check=check))
+        self.record.remember(model)
+        return model
 
     def get_model(self, model_id: str) -> VoiceModel:
-        return self._send(ops.get_model(model_id))
+        """The model as the server has it now, with what the record knows filled in (its samples, say).
+
+        A model the server no longer has (404) is dropped from the record.
+        """
+        model_id = ops.check_model_id(model_id)
+        try:
+            model = self._send(ops.get_model(model_id))
+        except NotFoundError:
+            self.record.forget(model_id)
+            raise
+        model = fill_in(model, self.record.get(model_id))
+        self.record.update(model)
+        return model
 
     def delete_model(self, model_id: str) -> None:
-        self._send(ops.delete_model(model_id))
+        """Delete the model on the server (it cannot be undone) and from the record."""
+        model_id = ops.check_model_id(model_id)
+        try:
+            self._send(ops.delete_model(model_id))
+        except NotFoundError:
+            self.record.forget(model_id)  # gone already: not a model to remember either
+            raise
+        self.record.forget(model_id)
 
     def text_to_speech(self, text: str, voice: str | Voice | VoiceModel, format: str = C.DEFAULT_OUTPUT_FORMAT) -> Speech:
         """Speak `text` with a voice_id (a built-in voice or a ready clone)."""
@@ -232,42 +294,103 @@ class Client(_ClientBase):
         Polls adaptively around the server's `estimated_completion`;
         `on_progress` receives a `WaitProgress` after every poll.
         """
-        model_id = model_id.model_id if isinstance(model_id, VoiceModel) else model_id
+        given = model_id if isinstance(model_id, VoiceModel) else None
+        model_id = ops.check_model_id(given.model_id if given else model_id)
+        known = self.record.get(model_id) or given  # the 201's estimate: the page's GET has none
         waiter = ops.ModelWaiter(model_id, timeout, on_progress, time.monotonic, self._secret)
+        status = known.status if known else None
         while True:
             call = ops.get_model(model_id)
             call.deadline = max(1.0, min(self.deadline, waiter.remaining()))
-            model = self._send(call)
+            try:
+                model = fill_in(self._send(call), known)
+            except NotFoundError:
+                self.record.forget(model_id)
+                raise
+            if model.status != status:
+                status = model.status
+                self.record.update(model)
             delay = waiter.observe(model)
             if delay is None:
                 return model
             _sleep(delay)
 
-    # ------------------------------------------------------------------ (ours) endpoints
+    # ------------------------------------------------------------------ (ours) listings, with the page's fallback
 
     def iter_models(self, page_size: int = 100) -> Iterator[VoiceModel]:
-        """Every voice model, page by page (follows `next_cursor`)."""
-        cursor: str | None = None
+        """Every voice model: the server's listing (page by page), or else the ones made or tracked here.
+
+        Without GET /v1/models (the page documents none), the record's models
+        are each refreshed with GET /v1/models/{model_id}; those the server no
+        longer has are dropped from the record. `extras.model_listing` says which.
+        """
+        if self._extras.model_listing is not False:
+            try:
+                first = self._send(ops.list_models_page(None, page_size))
+            except APIError as err:
+                if self._learn("model_listing", err):
+                    raise
+            else:
+                self._learn("model_listing", None)
+                yield from self._listed(first, page_size)
+                return
+        for known in self.record.models():
+            try:
+                model = fill_in(self._send(ops.get_model(known.model_id)), known)
+            except NotFoundError:
+                self.record.forget(known.model_id)  # deleted elsewhere
+                continue
+            self.record.remember(model)
+            yield model
+
+    def _listed(self, first: tuple[list[VoiceModel], str | None], page_size: int) -> Iterator[VoiceModel]:
+        known = {m.model_id: m for m in self.record.models()}
+        models, cursor = first
         seen: set[str] = set()
         while True:
-            try:
-                models, cursor = self._send(ops.list_models_page(cursor, page_size))
-            except NotFoundError as err:
-                raise ops.ours_missing("GET /v1/models", "a listing of your voice models", err) from err
-            yield from models
+            for model in models:
+                yield fill_in(model, known.get(model.model_id))
             if not cursor or cursor in seen:
                 return
             seen.add(cursor)
+            models, cursor = self._send(ops.list_models_page(cursor, page_size))
 
     def list_models(self) -> list[VoiceModel]:
+        """`iter_models()` as a list."""
         return list(self.iter_models())
 
-    def list_voices(self) -> list[Voice]:
-        """Built-in voices and every ready clone."""
-        try:
-            return self._send(ops.list_voices())
-        except NotFoundError as err:
-            raise ops.ours_missing("GET /v1/voices", "a listing of voices", err) from err
+    def list_voices(self, *, models: Iterable[VoiceModel] | None = None) -> list[Voice]:
+        """The voices text-to-speech takes: the server's voice listing, or else the ready voices of your models.
+
+        Without GET /v1/voices, the voices are those of the ready models among
+        `models` (default: `list_models()`; pass what you have to save the requests).
+        """
+        if self._extras.voice_listing is not False:
+            try:
+                voices = self._send(ops.list_voices())
+            except APIError as err:
+                if self._learn("voice_listing", err):
+                    raise
+            else:
+                self._learn("voice_listing", None)
+                return voices
+        return voices_of(self.list_models() if models is None else models)
+
+    # ------------------------------------------------------------------ the record (this computer's)
+
+    def track_model(self, model_id: str) -> VoiceModel:
+        """Remember a model made elsewhere (with the page's curl example, say), after checking it exists.
+
+        From then on it is one of "your voice models" here: listed, with its voice offered.
+        """
+        model_id = ops.check_model_id(model_id)
+        model = self._send(ops.get_model(model_id))
+        self.record.remember(model)
+        return fill_in(model, self.record.get(model_id))
+
+    def forget_model(self, model_id: str) -> bool:
+        """Stop remembering a model, without deleting it (`track_model` brings it back); True if it was remembered."""
+        return self.record.forget(ops.check_model_id(model_id))
 
     def sample_audio(self, sample: Sample, model: VoiceModel | None = None) -> Speech:
         """Fetch a model sample's audio through the kernel, for inline playback.
@@ -364,15 +487,33 @@ class AsyncClient(_ClientBase):
         check: bool = True,
     ) -> VoiceModel:
         """See `Client.clone_voice`."""
-        return await self._send(
+        model = await self._send(
             ops.clone_voice(audio, name, description, enhance_quality, filename=filename, check=check)
         )
+        await _off_loop(self.record.remember, model)
+        return model
 
     async def get_model(self, model_id: str) -> VoiceModel:
-        return await self._send(ops.get_model(model_id))
+        """See `Client.get_model`."""
+        model_id = ops.check_model_id(model_id)
+        try:
+            model = await self._send(ops.get_model(model_id))
+        except NotFoundError:
+            await _off_loop(self.record.forget, model_id)
+            raise
+        model = fill_in(model, await _off_loop(self.record.get, model_id))
+        await _off_loop(self.record.update, model)
+        return model
 
     async def delete_model(self, model_id: str) -> None:
-        await self._send(ops.delete_model(model_id))
+        """See `Client.delete_model`."""
+        model_id = ops.check_model_id(model_id)
+        try:
+            await self._send(ops.delete_model(model_id))
+        except NotFoundError:
+            await _off_loop(self.record.forget, model_id)
+            raise
+        await _off_loop(self.record.forget, model_id)
 
     async def text_to_speech(
         self, text: str, voice: str | Voice | VoiceModel, format: str = C.DEFAULT_OUTPUT_FORMAT
@@ -387,39 +528,95 @@ class AsyncClient(_ClientBase):
         on_progress: ProgressCallback | None = None,
     ) -> VoiceModel:
         """See `Client.wait_for_model`."""
-        model_id = model_id.model_id if isinstance(model_id, VoiceModel) else model_id
+        given = model_id if isinstance(model_id, VoiceModel) else None
+        model_id = ops.check_model_id(given.model_id if given else model_id)
+        known = await _off_loop(self.record.get, model_id) or given
         waiter = ops.ModelWaiter(model_id, timeout, on_progress, time.monotonic, self._secret)
+        status = known.status if known else None
         while True:
             call = ops.get_model(model_id)
             call.deadline = max(1.0, min(self.deadline, waiter.remaining()))
-            model = await self._send(call)
+            try:
+                model = fill_in(await self._send(call), known)
+            except NotFoundError:
+                await _off_loop(self.record.forget, model_id)
+                raise
+            if model.status != status:
+                status = model.status
+                await _off_loop(self.record.update, model)
             delay = waiter.observe(model)
             if delay is None:
                 return model
             await _async_sleep(delay)
 
     async def iter_models(self, page_size: int = 100) -> AsyncIterator[VoiceModel]:
-        cursor: str | None = None
-        seen: set[str] = set()
-        while True:
+        """See `Client.iter_models`; the record's models are refreshed a few at a time."""
+        if self._extras.model_listing is not False:
             try:
-                models, cursor = await self._send(ops.list_models_page(cursor, page_size))
-            except NotFoundError as err:
-                raise ops.ours_missing("GET /v1/models", "a listing of your voice models", err) from err
-            for model in models:
-                yield model
-            if not cursor or cursor in seen:
-                return
-            seen.add(cursor)
+                models, cursor = await self._send(ops.list_models_page(None, page_size))
+            except APIError as err:
+                if self._learn("model_listing", err):
+                    raise
+            else:
+                self._learn("model_listing", None)
+                known = {m.model_id: m for m in await _off_loop(self.record.models)}
+                seen: set[str] = set()
+                while True:
+                    for model in models:
+                        yield fill_in(model, known.get(model.model_id))
+                    if not cursor or cursor in seen:
+                        return
+                    seen.add(cursor)
+                    models, cursor = await self._send(ops.list_models_page(cursor, page_size))
+        for model in await self._refreshed(await _off_loop(self.record.models)):
+            yield model
+
+    async def _refreshed(self, remembered: list[VoiceModel]) -> list[VoiceModel]:
+        """Each remembered model as the server has it now (in the record's order); the gone ones dropped."""
+        results: list[VoiceModel | None] = [None] * len(remembered)
+        limiter = anyio.CapacityLimiter(_REFRESH_CONCURRENCY)
+
+        async def refresh(i: int, known: VoiceModel) -> None:
+            async with limiter:
+                try:
+                    model = fill_in(await self._send(ops.get_model(known.model_id)), known)
+                except NotFoundError:
+                    await _off_loop(self.record.forget, known.model_id)
+                    return
+            await _off_loop(self.record.remember, model)
+            results[i] = model
+
+        async with anyio.create_task_group() as tasks:
+            for i, known in enumerate(remembered):
+                tasks.start_soon(refresh, i, known)
+        return [m for m in results if m is not None]
 
     async def list_models(self) -> list[VoiceModel]:
         return [m async for m in self.iter_models()]
 
-    async def list_voices(self) -> list[Voice]:
-        try:
-            return await self._send(ops.list_voices())
-        except NotFoundError as err:
-            raise ops.ours_missing("GET /v1/voices", "a listing of voices", err) from err
+    async def list_voices(self, *, models: Iterable[VoiceModel] | None = None) -> list[Voice]:
+        """See `Client.list_voices`."""
+        if self._extras.voice_listing is not False:
+            try:
+                voices = await self._send(ops.list_voices())
+            except APIError as err:
+                if self._learn("voice_listing", err):
+                    raise
+            else:
+                self._learn("voice_listing", None)
+                return voices
+        return voices_of(await self.list_models() if models is None else models)
+
+    async def track_model(self, model_id: str) -> VoiceModel:
+        """See `Client.track_model`."""
+        model_id = ops.check_model_id(model_id)
+        model = await self._send(ops.get_model(model_id))
+        await _off_loop(self.record.remember, model)
+        return fill_in(model, await _off_loop(self.record.get, model_id))
+
+    async def forget_model(self, model_id: str) -> bool:
+        """See `Client.forget_model`."""
+        return await _off_loop(self.record.forget, ops.check_model_id(model_id))
 
     async def sample_audio(self, sample: Sample, model: VoiceModel | None = None) -> Speech:
         if not sample.audio_url:
@@ -427,3 +624,8 @@ class AsyncClient(_ClientBase):
         return await self._send(
             ops.fetch_audio(sample.audio_url, text=sample.text, voice=model.voice_id if model else None)
         )
+
+
+async def _off_loop(function: Callable[..., T], *args: Any) -> T:
+    """Run a record operation (SQLite, which may wait for another kernel's write) off the event loop."""
+    return await anyio.to_thread.run_sync(lambda: function(*args))

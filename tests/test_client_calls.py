@@ -229,11 +229,40 @@ def test_list_voices(make_client) -> None:
     assert [(v.voice_id, v.kind) for v in voices] == [("en-us", "builtin"), ("custom-abc123", "custom")]
 
 
-@pytest.mark.parametrize("method", ["list_models", "list_voices"])
-def test_our_endpoints_missing_on_a_server_is_said_plainly(make_client, method) -> None:
-    server = Recorder(httpx.Response(404, json={"error": {"code": "not_found", "message": "Not Found"}}))
-    with pytest.raises(sg.ServerNotAvailableError, match="does not offer GET /v1/"):
-        getattr(make_client(server), method)()
+# How other servers say "not here" (the local one cannot answer these ways, so they are made up here).
+ABSENT = {
+    "a 404 of its own": lambda: httpx.Response(404, json={"detail": "Not Found"}),
+    "a 405": lambda: httpx.Response(405, json={"error": {"code": "method_not_allowed", "message": "No."}}),
+    "a web page for any path": lambda: httpx.Response(200, text="<!doctype html><title>Speechgen</title>"),
+}
+
+
+@pytest.mark.parametrize("answer", list(ABSENT), ids=list(ABSENT))
+def test_a_server_without_our_listings_learns_it_once_and_falls_back(make_client, answer) -> None:
+    """Without GET /v1/models or GET /v1/voices there is nothing remembered yet: empty lists, no error, one ask each."""
+    server = Recorder(ABSENT[answer](), ABSENT[answer](), ABSENT[answer]())
+    client = make_client(server)
+    assert client.list_models() == [] and client.list_voices() == []
+    assert client.extras.lacking() == ("model_listing", "voice_listing") and "no model or voice listing" in client.extras.note()
+    asked = [r.url.path for r in server.requests]
+    assert asked == ["/v1/models", "/v1/voices"]
+    client.list_models(), client.list_voices()
+    assert len(server.requests) == 2  # learnt: not asked again
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        (401, {"error": {"code": "invalid_api_key", "message": "Wrong key."}}),
+        (404, {"error": {"code": "model_not_found", "message": "No such model."}}),
+    ],
+    ids=["wrong key", "a resource's 404"],
+)
+def test_a_failure_of_a_listing_is_raised_not_taken_for_absence(make_client, failure) -> None:
+    client = make_client(Recorder(httpx.Response(failure[0], json=failure[1])), max_retries=0)
+    with pytest.raises(sg.APIError):
+        client.list_models()
+    assert client.extras.model_listing is None
 
 
 def test_sample_audio_goes_through_the_kernel_without_leaking_the_key_to_another_host(make_client) -> None:

@@ -61,6 +61,11 @@ class LocalServer:
         self._stopped = False
 
     @property
+    def temporary(self) -> bool:
+        """True when its data directory (every model) is removed by `stop()`."""
+        return self._temporary
+
+    @property
     def running(self) -> bool:
         return not self._stopped and self._thread.is_alive()
 
