@@ -160,3 +160,30 @@ def test_a_server_that_always_fails_gives_up_within_the_deadline(make_client) ->
             client.list_voices()
         assert time.monotonic() - started < 1.5 + 0.5
     assert caught.value.status == 503 and caught.value.code
+
+
+def test_behind_a_proxy_that_answers_speech_with_its_login_page_the_error_says_so(make_client, server, voice_id) -> None:
+    """A captive portal in front of the server: everything passes through but text-to-speech, which gets a sign-in page.
+
+    Against page-only too, so the clear error holds on the documented API (tests/test_client_edges.py has the cases).
+    """
+    from hostile import Conn, HostileServer, Received, answer
+
+    login = answer("200 OK", b"<!doctype html><html><title>Sign in to the hotel Wi-Fi</title></html>", "text/html")
+
+    def portal(conn: Conn, request: Received) -> None:
+        if request.path == "/v1/text-to-speech":
+            login(conn, request)
+            return
+        upstream = httpx.request(request.method, server.base_url + request.path, content=request.body,
+                                 headers={k: v for k, v in request.headers.items() if k in ("authorization", "content-type")})
+        conn.send(f"HTTP/1.1 {upstream.status_code} X\r\nContent-Type: {upstream.headers.get('content-type', '')}\r\n"
+                  f"Content-Length: {len(upstream.content)}\r\nConnection: close\r\n\r\n".encode() + upstream.content)
+
+    with HostileServer(portal) as proxy:
+        client = make_client(api_key=server.api_key, base_url=proxy.base_url)
+        with pytest.raises(sg.NotFoundError):
+            client.get_model("vm_00000000000000000000")  # forwarded: the server's own 404
+        with pytest.raises(sg.UnexpectedResponseError) as caught:
+            client.text_to_speech("Hello, this is my cloned voice speaking!", voice_id)
+    assert caught.value.status == 200 and "an HTML page (text/html)" in str(caught.value)
