@@ -559,6 +559,19 @@ def test_flac_without_total_samples_is_measured_from_its_last_frame(rate: int) -
     assert inspect_audio(bytes(data)).duration == pytest.approx(12.3, abs=0.001)
 
 
+def test_flac_that_ends_before_its_first_frame_is_refused_as_cut_short() -> None:
+    # STREAMINFO still says 12 s, but there is no audio: FFmpeg (so the server) cannot read it.
+    data = sample("flac", 12.0)
+    first_frame = data.index(b"\xff\xf8")
+    for cut in (first_frame, first_frame - 100, 60):
+        with pytest.raises(UnsupportedMediaTypeError) as caught:
+            check_sample(data[:cut], filename="cut.flac")
+        assert str(caught.value).startswith(
+            "cut.flac looks like a FLAC file, but it is damaged or cut short (it ends before its first audio frame)."
+        )
+    assert inspect_audio(data[: first_frame + 2000]).format == "flac"  # one frame is enough to be audio
+
+
 def test_flac_behind_an_id3v2_tag() -> None:
     flac = sample("flac", 12.0)
     tagged = b"ID3\x04\x00\x00\x00\x00\x00\x0a" + b"\x00" * 10 + flac
@@ -639,6 +652,15 @@ OTHER_MEDIA = {
     "adts": (lambda: encode(12.0, "adts", "aac"), "raw AAC audio (ADTS)"),
     "w64": (lambda: encode(12.0, "w64", "pcm_s16le"), "Sony Wave64"),
 }
+
+
+def test_raw_aac_in_an_adif_header_is_refused_with_a_conversion_hint() -> None:
+    # FFmpeg writes no ADIF, so this is the header alone: the magic and an all-zero bit field.
+    with pytest.raises(UnsupportedMediaTypeError) as caught:
+        check_sample(b"ADIF" + bytes(60), filename="voice.aac")
+    assert str(caught.value).startswith(
+        "voice.aac is raw AAC audio (ADIF) without an M4A container, which Speechgen does not take."
+    )
 
 
 @pytest.mark.parametrize("name", list(OTHER_MEDIA))
@@ -760,3 +782,4 @@ def test_hostile_structures_stay_fast() -> None:
         started = time.perf_counter()
         assert isinstance(_outcome(data), ALLOWED), name
         assert time.perf_counter() - started < 1.5, name
+

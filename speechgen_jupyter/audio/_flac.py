@@ -20,12 +20,17 @@ def _parse_flac(data: bytes, start: int) -> AudioInfo:
 
     Encoders that cannot seek back (streams, pipes) leave the total at 0; then
     the last frame header near the end of the file gives the length instead.
+    A file that ends inside or right after its metadata holds no audio
+    whatever STREAMINFO promises (mutagen's test corpus has such files; FFmpeg,
+    and so the server, cannot read them), so it is refused as cut short.
     """
     pos = start + 4
     block_header = _u32be(data, pos)
     if (block_header >> 24) & 0x7F != 0 or (block_header & 0xFFFFFF) < 34:
         raise _Damaged("the first metadata block is not STREAMINFO")
     si = _read_streaminfo(_slice(data, pos + 4, 34))
+    if _audio_start(data, pos) >= len(data):
+        raise _Damaged("it ends before its first audio frame")
     total = si.total_samples or _flac_tail_samples(data, pos + 8 + 34, si)
     return AudioInfo(
         format="flac",
@@ -35,6 +40,23 @@ def _parse_flac(data: bytes, start: int) -> AudioInfo:
         channels=si.channels,
         codec="flac",
     )
+
+
+_MAX_METADATA_BLOCKS = 1024  # real files have a handful; the cap keeps a hostile chain cheap
+
+
+def _audio_start(data: bytes, pos: int) -> int:
+    """Where the frames begin: after the metadata block flagged last (or at a frame sync, type 127)."""
+    for _ in range(_MAX_METADATA_BLOCKS):
+        if pos + 4 > len(data):
+            return len(data)
+        header = data[pos]
+        if header & 0x7F == 0x7F:  # "invalid" by the spec, so that a frame sync is never read as a block
+            return pos
+        pos += 4 + int.from_bytes(data[pos + 1 : pos + 4], "big")
+        if header & 0x80:
+            return pos
+    return pos
 
 
 def _read_streaminfo(block: bytes) -> _StreamInfo:

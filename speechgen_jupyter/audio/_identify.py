@@ -82,6 +82,7 @@ _MAGIC: list[tuple[int, bytes, Callable[[], _Refuse]]] = [
     (0, b"0&\xb2u\x8ef\xcf\x11", lambda: _other_media("a Windows Media (WMA/ASF) file")),
     (0, b".snd", lambda: _other_media("Sun/NeXT AU audio")),
     (0, b"#!AMR", lambda: _other_media("AMR audio")),
+    (0, b"ADIF", lambda: _other_media("raw AAC audio (ADIF) without an M4A container")),
     (0, b"caff", lambda: _other_media("Apple Core Audio (CAF) audio")),
     (0, b"riff\x2e\x91\xcf\x11", lambda: _other_media("Sony Wave64 (W64) audio")),
     (0, b"MAC ", lambda: _other_media("Monkey's Audio (APE)")),
