@@ -197,6 +197,16 @@ class RetryState:
     the server asks for a wait longer than MAX_RETRY_AFTER, or when waiting
     would cross the call's deadline, so the total time is bounded by the
     deadline however the failures fall.
+
+    Why ours and not tenacity, stamina or backoff (compared for issue 15):
+    those wrap the call and own the loop, while here the sync and async
+    clients keep their own small loops (closing a failed response before the
+    sleep, resending the same idempotency key) around this one I/O-free plan,
+    as openai-python does. What it adds is what they lack or need glue for:
+    each attempt's timeout clipped to what is left of the deadline, a
+    Retry-After (seconds, an HTTP date, or retry-after-ms) honoured and capped,
+    and no sleep begun that would end past the deadline. Those are ~40 lines;
+    a library would add a dependency to every notebook and still need the glue.
     """
 
     def __init__(self, max_retries: int, deadline: float, *, clock: Callable[[], float] = time.monotonic) -> None:

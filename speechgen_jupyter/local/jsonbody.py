@@ -1,4 +1,13 @@
-"""Reading a small JSON object from a request, with a size cap and clear 400s."""
+"""Reading a small JSON object from a request, with a size cap and clear 400s.
+
+Why not Starlette's `request.json()`: it reads the whole body, however large,
+before parsing, and lets a decode error, bad UTF-8 or a 30,000-deep nesting
+escape as a 500. Why not a validation library (pydantic and the like): the
+server would carry a large dependency to produce its own wording, while the
+API answers with its own codes (`invalid_json`, `invalid_body`, `missing_text`,
+...) that the bad-input corpus pins down; the standard library's `json` does
+the parsing, and this module only caps it and names what went wrong.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,10 @@
 """Streaming multipart parsing for POST /v1/voice-clone, with the 10 MB cut-off.
 
 Why not `request.form()`: it reads the whole body before anyone can look at
-its size. Here the body is fed chunk by chunk to python-multipart's streaming
+its size (its `max_part_size` caps text fields only, not files), spools files
+to the system's temp folder rather than the data directory, and answers its
+own limits with its own wording where the API has codes of its own
+(`duplicate_field`, `too_many_parts`, `field_too_long`...). Here the body is fed chunk by chunk to python-multipart's streaming
 parser; the audio part goes straight to a temporary file under the data
 directory (hashed on the way, for Idempotency-Key fingerprints), text fields
 are capped while they stream, and the request is refused with 413 the moment
