@@ -42,6 +42,7 @@ SUITES: dict[str, tuple[str, str]] = {
     "magics": ("benchmarks.bench_magics", "Magics and batch (issue 4)"),
     "widgets": ("benchmarks.bench_widgets", "Widgets (issue 5)"),
     "faults": ("benchmarks.bench_faults", "Under faults (issue 7)"),
+    "audio": ("benchmarks.bench_audio", "Sample checks (issue 15)"),
 }
 
 

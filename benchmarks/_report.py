@@ -26,6 +26,8 @@ class Row:
             return f"{self.value:.2f}x"
         if self.unit in ("s", "ms"):
             return f"{self.value:.3g} {self.unit}"
+        if float(self.value).is_integer():  # a count: 1401 lines, not 1.4e+03
+            return f"{int(self.value)} {self.unit}"
         return f"{self.value:.3g} {self.unit}"
 
 

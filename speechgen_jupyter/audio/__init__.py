@@ -9,6 +9,21 @@ Why it is written the way it is:
 
 * Pure standard library. The notebook client must install light; numpy, PyAV
   and friends belong to the optional local server.
+* Ours, not mutagen (measured for issue 15; `python -m benchmarks --only audio`
+  repeats it). mutagen reads a length from all five formats, but it takes the
+  headers' word where a voice check must not: it skips the encoder delay in
+  FFmpeg's LAME tags ("Lavc") and estimates a VBR MP3 with no Xing header from
+  its first frame (2.0 s for 12 s), believes a Xing header or WAV size that
+  describes more than the file holds (a cut download reads whole; 37 hours for
+  a streaming WAV), reads no MP4 edit list, 0 s for a fragmented MP4 (Safari's
+  recorder) and no RF64 (its issue #730). A check built on it gives 9 of 26 real
+  variants another verdict than this one, all worse (refusing good files,
+  passing broken ones), and is slower on all but the one file it estimates.
+  It is also GPL-2.0-or-later, where every core dependency of this MIT client
+  is permissive. Its own corpus of odd files was run through these parsers
+  instead: they were as near FFmpeg's decode as mutagen or nearer, but for
+  three tiny MP3s (by 0.03 s at most), and two verdicts came from it (a FLAC
+  that ends before its first frame; raw ADIF AAC, now named).
 * Headers, not decoding. Every container stores its length somewhere (WAV
   chunk sizes, FLAC STREAMINFO, Ogg granule positions, MP4 mdhd/elst, MP3
   Xing/VBRI headers or frame headers), so a check costs milliseconds.
