@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Content", "audio_format", "identify", "media_type_of"]
+__all__ = ["Content", "as_text", "audio_format", "identify", "media_type_of"]
 
 #: How many bytes of the body are enough to tell what it is and to quote it.
 HEAD_BYTES = 512
@@ -104,7 +104,7 @@ def identify(head: bytes, content_type: str | None, size: int | None = None) -> 
     fmt = audio_format(head)
     if fmt is not None:
         return Content("audio", media_type, size, fmt, _hex(head))
-    text = _as_text(head)
+    text = as_text(head)
     if text is None:
         return Content("binary", media_type, size, None, _hex(head))
     quote = " ".join(text.split())[:_QUOTE_CHARS]
@@ -120,11 +120,23 @@ def _hex(head: bytes) -> str:
     return " ".join(f"{b:02x}" for b in head[:8])
 
 
-def _as_text(head: bytes) -> str | None:
-    """The head as text if it reads as text (UTF-8, a few bad bytes allowed where a character is cut), else None."""
+def as_text(head: bytes) -> str | None:
+    """The head as text if it reads as text, else None (the audio checks ask the same question).
+
+    UTF-8 (a BOM dropped), or UTF-16 behind its BOM; a few bad characters are
+    allowed, since a multi-byte character cut at the window's end leaves some.
+    """
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return head[2 : len(head) & ~1].decode("utf-16-le" if head[0] == 0xFF else "utf-16-be", errors="strict")
+        except UnicodeDecodeError:
+            return None
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
     if b"\x00" in head:
         return None
     decoded = head.decode("utf-8", errors="replace")
+    if not decoded:
+        return None
     bad = decoded.count("\ufffd") + sum(1 for ch in decoded if ord(ch) < 32 and ch not in "\t\n\r\f\v")
     return decoded if bad <= max(3, len(decoded) // 100) else None
-

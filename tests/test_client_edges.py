@@ -149,6 +149,9 @@ LOGIN = b"<!doctype html><html><head><title>Sign in to the hotel Wi-Fi</title></
         (b'{"error": {"message": "quota exceeded"}}', "application/json", "JSON (application/json) starting '{\"error\": {\"message\": \"quota exceeded\"}}'"),
         (b"", "audio/mpeg", "an empty body (audio/mpeg)"),
         (LOGIN, "audio/mpeg", "an HTML page (audio/mpeg)"),
+        # Some Windows servers answer in UTF-16, behind its byte-order mark: still a page, not "binary data".
+        ("\ufeff".encode("utf-16-le") + LOGIN.decode().encode("utf-16-le"), "text/html; charset=utf-16",
+         "an HTML page (text/html) starting '<!doctype html><html><head><title>Sign in"),
         (b"\x00\x01\x02\x03" * 100, "audio/mpeg", "binary data (audio/mpeg) starting with bytes 00 01 02 03"),
     ],
 )

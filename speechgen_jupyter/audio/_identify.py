@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Callable
 
+from .._content import as_text  # one test of "this reads as text", shared with the client's answer checks
 from ._base import (
     _LABELS,
     _TAKES,
@@ -126,7 +127,7 @@ def _describe_unknown(data: bytes) -> _Refuse:
     adts = _adts_frames(data, 0)
     if adts >= 3:
         return _other_media("raw AAC audio (ADTS) without an M4A container")
-    text = _as_text(data[:8192])
+    text = as_text(data[:8192])
     if text is not None:
         return _not_audio(_describe_text(text, data))
     first = " ".join(f"{b:02x}" for b in data[:8])
@@ -134,25 +135,6 @@ def _describe_unknown(data: bytes) -> _Refuse:
         f"is not audio Speechgen can read: its content is not MP3, WAV, M4A, FLAC or OGG, whatever its name says "
         f"(it starts with bytes {first}). {_TAKES}"
     )
-
-
-def _as_text(head: bytes) -> str | None:
-    """The head decoded as text if it looks like text, else None."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return head[2 : len(head) & ~1].decode("utf-16-le" if head[0] == 0xFF else "utf-16-be", errors="strict")
-        except UnicodeDecodeError:
-            return None
-    if head.startswith(b"\xef\xbb\xbf"):
-        head = head[3:]
-    if b"\x00" in head:
-        return None
-    decoded = head.decode("utf-8", errors="replace")
-    if not decoded:
-        return None
-    bad = decoded.count("\ufffd") + sum(1 for ch in decoded if ord(ch) < 32 and ch not in "\t\n\r\f\v")
-    # a multi-byte character cut at the window's end gives at most a few bad characters
-    return decoded if bad <= max(3, len(decoded) // 100) else None
 
 
 def _describe_text(text: str, data: bytes) -> str:
