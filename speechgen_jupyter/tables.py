@@ -285,7 +285,7 @@ def models_table(client: Client | None = None, models: Iterable[VoiceModel] | No
 
 
 def voices_table(client: Client | None = None, *, preview: bool = False, voices: Iterable[Voice] | None = None) -> SpeechgenFrame:
-    """The voices text-to-speech takes: built in and cloned.
+    """The voices text-to-speech takes: your ready clones, and built-in ones where the server lists them.
 
     A cloned voice plays its model's sample. A built-in voice has no sample in
     the API, so it plays nothing unless `preview=True`, which speaks
@@ -293,11 +293,16 @@ def voices_table(client: Client | None = None, *, preview: bool = False, voices:
     shown voice, cached; off by default because a real service may bill it).
     """
     client = _shared_client(client)
-    voices = list(client.list_voices() if voices is None else voices)
+    models: list[VoiceModel] | None = None
+    if voices is None:
+        # The models first: where the server has no voice listing, the voices are theirs (no second round of GETs).
+        models = list(client.iter_models())
+        voices = client.list_voices(models=models)
+    voices = list(voices)
     samples: dict[Hashable, tuple[Sample, VoiceModel | None]] = {}
     if any(v.kind != "builtin" for v in voices):
         try:
-            for model in client.iter_models():
+            for model in client.iter_models() if models is None else models:
                 if model.voice_id and model.samples:
                     samples[model.voice_id] = (model.samples[0], model)
         except SpeechgenError:

@@ -1,9 +1,10 @@
 """Fixtures for the magics, tables and batch tests: a real local server, a real IPython shell.
 
 Nothing here is mocked. `server` is the bundled local server on loopback
-(models read ready at once: the "immediate" progression); `shell` is an
-IPython `InteractiveShell` with the extension loaded, speaking to it through
-the shared client. Use them from a test module with:
+(models read ready at once: the "immediate" progression), once full and once
+page-only (`server_mode`: every test that uses it runs against both); `shell`
+is an IPython `InteractiveShell` with the extension loaded, speaking to it
+through the shared client. Use them from a test module with:
 
     pytest_plugins = ["magics_env"]
 """
@@ -20,8 +21,8 @@ from speechgen_jupyter.local import LocalServer, start
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with start(transition="immediate") as srv:
+def server(page_only: bool) -> Iterator[LocalServer]:
+    with start(transition="immediate", page_only=page_only) as srv:
         yield srv
 
 
@@ -32,8 +33,14 @@ def client(server: LocalServer) -> Iterator[sg.Client]:
 
 
 @pytest.fixture(scope="module")
-def voice_id(client: sg.Client) -> str:
-    """A built-in voice, as the server lists it (never hard-coded)."""
+def voice_id(client: sg.Client, page_only: bool, request: pytest.FixtureRequest) -> str:
+    """A voice to speak with, found as a user finds one (never hard-coded).
+
+    A built-in voice, as the server lists it; page-only, where nothing lists
+    voices, the voice of a model cloned for the module (`ready_model`).
+    """
+    if page_only:
+        return str(request.getfixturevalue("ready_model").voice_id)
     return next(v.voice_id for v in client.list_voices() if v.kind == "builtin")
 
 
@@ -75,8 +82,12 @@ def shell(_ipython: Any, shared: sg.Client) -> Iterator[Any]:
     from IPython.core.displaypub import CapturingDisplayPublisher
     from magics_calls import magics_of
 
+    import copy
+
     magics = magics_of(_ipython)
     saved = {name: getattr(magics, name) for name in magics.trait_names() if magics.trait_metadata(name, "config")}
+    # `%config` also writes the shell's config, which a `%reload_ext` reads back into a new SpeechgenMagics.
+    saved_config = copy.deepcopy(_ipython.config.SpeechgenMagics)
     publisher, _ipython.display_pub = _ipython.display_pub, CapturingDisplayPublisher()
     active = list(_ipython.display_formatter.active_types)
     try:
@@ -84,7 +95,10 @@ def shell(_ipython: Any, shared: sg.Client) -> Iterator[Any]:
     finally:
         _ipython.display_pub = publisher
         _ipython.display_formatter.active_types = active
+        _ipython.config.SpeechgenMagics = saved_config
+        magics = magics_of(_ipython)  # (a new one, if the test reloaded the extension)
         for name, value in saved.items():
             setattr(magics, name, value)
         magics.session.voice_note_shown = False
+        magics.session.extras_told = ()
 

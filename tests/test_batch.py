@@ -58,6 +58,7 @@ def test_speak_column_keeps_order_index_and_other_columns(client: sg.Client, voi
     assert "base64" not in csv and "<Speech MP3" in csv
 
 
+@pytest.mark.server_modes("full")  # retries are the same whatever the server offers; `faulty` is a full server
 def test_faults_every_row_ends_spoken_or_marked(faulty: LocalServer, voice_id: str) -> None:
     """30 % of requests fail (429, 503, dropped connections, slow answers); with no retries
     many rows fail: each is marked with its error, the rest are spoken, in order."""
@@ -70,6 +71,7 @@ def test_faults_every_row_ends_spoken_or_marked(faulty: LocalServer, voice_id: s
     assert errors <= {"RateLimitError", "ServerError", "ConnectionError", "TimeoutError"}, errors
 
 
+@pytest.mark.server_modes("full")
 def test_faults_with_retries_lose_nothing(faulty: LocalServer, voice_id: str) -> None:
     df = pd.DataFrame({"text": sentences(40)})
     with sg.Client(api_key=faulty.api_key, base_url=faulty.base_url) as retrying:
@@ -78,6 +80,7 @@ def test_faults_with_retries_lose_nothing(faulty: LocalServer, voice_id: str) ->
     assert spoken >= 36  # 0.3 ** 4 per row: a rare row may still fail, and is then marked
 
 
+@pytest.mark.server_modes("full")  # two built-in voices, as the full server lists them
 def test_empty_rows_are_marked_without_a_request_and_voices_per_row(client: sg.Client) -> None:
     voices = [v.voice_id for v in client.list_voices() if v.kind == "builtin"][:2]
     df = pd.DataFrame(

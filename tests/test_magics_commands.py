@@ -82,16 +82,64 @@ def test_a_trailing_semicolon_hides_the_table_but_still_captures(shell) -> None:
     assert isinstance(shell.user_ns["quiet"], SpeechgenFrame)
 
 
-def test_voices_lists_builtin_and_cloned(shell, client: sg.Client, ready_model: sg.VoiceModel) -> None:
+def test_voices_lists_builtin_and_cloned(shell, client: sg.Client, ready_model: sg.VoiceModel, page_only) -> None:
     table = ok(shell, "%speechgen voices")
     assert set(table["voice_id"]) == {v.voice_id for v in client.list_voices()}
     custom = ok(shell, "%speechgen voices --kind custom")
     assert ready_model.voice_id in set(custom["voice_id"]) and set(custom["kind"]) == {"custom"}
     assert custom._repr_html_().count("<audio") == len(custom)  # cloned voices play their sample
     builtin = ok(shell, "%speechgen voices --kind builtin")
+    assert builtin.empty is page_only  # built-in voices only where the server lists them
     assert "<audio" not in builtin._repr_html_()  # no preview unless asked
     previews = ok(shell, "%speechgen voices --kind builtin --preview")
     assert previews._repr_html_().count("<audio") == len(previews)
+
+
+@pytest.mark.server_modes("page-only")
+def test_without_listings_models_and_voices_are_yours_and_that_is_said_quietly(shell, server, ready_model, capsys) -> None:
+    fresh = sg.Client(api_key=server.api_key, base_url=server.base_url)  # a client that has not learnt anything yet
+    previous = sg.set_client(fresh)
+    try:
+        for _ in range(2):
+            models = ok(shell, "%speechgen models")
+            voices = ok(shell, "%speechgen voices")
+    finally:
+        sg.set_client(previous)
+        fresh.close()
+    assert ready_model.model_id in set(models["model_id"]) and ready_model.voice_id in set(voices["voice_id"])
+    assert set(voices["kind"]) == {"custom"}
+    assert models._repr_html_().count("<audio") == len(models)  # the samples from the 201, remembered
+    captured = capsys.readouterr()
+    notes = [line for line in captured.out.splitlines() if line.startswith("(This server has no")]
+    assert notes == [
+        "(This server has no model listing (Speechgen's page documents none): showing the voice models made or "
+        "tracked from this computer. %speechgen track MODEL_ID adds one made elsewhere.)",
+        "(This server has no model or voice listing (Speechgen's page documents none): showing the voice models "
+        "made or tracked from this computer. %speechgen track MODEL_ID adds one made elsewhere.)",
+    ]  # once per thing it lacks, never again, and never as an error
+    assert captured.err == ""
+
+
+def test_track_and_forget_a_model_made_with_plain_http(shell, server, sample_mp3, page_only, capsys) -> None:
+    import httpx
+
+    made = httpx.post(
+        server.base_url + "/v1/voice-clone", headers={"Authorization": f"Bearer {server.api_key}"},
+        files={"audio": ("voice_sample.mp3", sample_mp3, "audio/mpeg")}, data={"name": "Curl voice"}, timeout=60,
+    ).json()["model_id"]
+    tracked = ok(shell, f"%speechgen track {made}")
+    assert list(tracked["model_id"]) == [made] and "Tracking" in capsys.readouterr().out
+    assert made in set(ok(shell, "%speechgen models")["model_id"])
+    assert ok(shell, f"%%speechgen --voice 'Curl voice'\nSpoken by name.").voice.startswith("custom-")
+
+    ok(shell, f"%speechgen forget {made}")
+    assert "it still exists" in capsys.readouterr().out
+    assert (made in set(ok(shell, "%speechgen models")["model_id"])) is not page_only
+    again = run(shell, f"%speechgen forget {made}")
+    assert isinstance(again.error_in_exec, UsageError) and "not among the models remembered" in str(again.error_in_exec)
+    unknown = run(shell, "%speechgen track vm_00000000000000000000")
+    assert isinstance(unknown.error_in_exec, UsageError) and "No voice model with that id" in str(unknown.error_in_exec)
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def test_status_of_a_model(shell, ready_model: sg.VoiceModel) -> None:

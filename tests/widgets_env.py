@@ -23,8 +23,9 @@ from speechgen_jupyter.local import LocalServer, start
 
 
 @pytest.fixture(scope="module")
-def wserver() -> Iterator[LocalServer]:
-    with start(transition="immediate", admin=True) as srv:
+def wserver(page_only: bool) -> Iterator[LocalServer]:
+    """Full, then page-only (`server_mode`): every widget test that uses it runs against both."""
+    with start(transition="immediate", admin=True, page_only=page_only) as srv:
         yield srv
 
 

@@ -16,6 +16,17 @@ def model_frame(ctx: Context, model: VoiceModel) -> Any:
     return models_table(ctx.client, models=[model])
 
 
+def tell_extras(ctx: Context) -> None:
+    """Say once, quietly, what this server lacks and what is shown instead (not an error: the page has no listing)."""
+    extras = ctx.client.extras
+    lacking = extras.lacking()
+    if not lacking or set(lacking) <= set(ctx.session.extras_told):
+        return
+    ctx.session.extras_told = lacking
+    tip = " %speechgen track MODEL_ID adds one made elsewhere." if "model_listing" in lacking else ""
+    ctx.say(f"({extras.note()}{tip})")
+
+
 def wait_ready(ctx: Context, model_id: str, timeout: float | None) -> VoiceModel:
     """Wait for a model with a progress bar; failure and timeout become short messages."""
     limit = ctx.settings.wait_timeout if timeout is None else timeout

@@ -92,8 +92,8 @@ class SpeechgenMagics(Magics):
 
             %speechgen models | voices [--preview] | status ID | wait ID | samples ID
             %speechgen clone PATH --name N [--description D] [--enhance] [--wait]
-            %speechgen delete ID [--yes]
-            %speechgen connect [--local | --base-url URL]     # the key: SPEECHGEN_API_KEY or a prompt
+            %speechgen delete ID [--yes] | track ID | forget ID
+            %speechgen connect [--local [--page-only] | --base-url URL]   # the key: SPEECHGEN_API_KEY or a prompt
             %speechgen help [SUBCOMMAND]
 
         Settings: %config SpeechgenMagics

@@ -47,3 +47,5 @@ class Session:
 
     #: The "(speaking with 'x'; choose with --voice ...)" note is shown once per session.
     voice_note_shown: bool = False
+    #: The extras a "(this server has no ... listing)" note has already told of, once per session.
+    extras_told: tuple[str, ...] = ()

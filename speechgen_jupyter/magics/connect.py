@@ -5,6 +5,10 @@ notebook file, its checkpoints and IPython's history. It is read from
 `SPEECHGEN_API_KEY`, or asked for with `getpass` (hidden as typed). It is
 checked with one cheap request before the switch, so a wrong key leaves the
 previous connection in place. It is never printed.
+
+The check asks the page's GET /v1/models/{model_id} for a model that does not
+exist: any server has that endpoint, and "no such model" means the key got
+through, where a listing might not exist at all.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ _NO_KEY_IN_CELLS = (
 )
 
 
+#: A model id no server has, asked for only to see whether the key is accepted.
+_KEY_CHECK_MODEL = "vm_speechgen_jupyter_key_check"
+
+
 class _ConnectParser(MagicArgumentParser):
     def error(self, message: str) -> Any:
         if "unrecognized" in message:
@@ -45,6 +53,10 @@ def parser() -> MagicArgumentParser:
     )
     where = p.add_mutually_exclusive_group()
     where.add_argument("--local", action="store_true", help="use the offline local server (started if needed)")
+    p.add_argument(
+        "--page-only", action="store_true",
+        help="with --local: a local server with only what Speechgen's page documents (as the real service)",
+    )
     where.add_argument("--base-url", metavar="URL", help=f"the server's URL (default: {BASE_URL_ENV} or Speechgen's)")
     # Caught so the refusal explains itself instead of "unrecognized arguments".
     p.add_argument("--api-key", "--key", "--token", dest="key_given", nargs="?", const="", help=argparse.SUPPRESS)
@@ -55,16 +67,25 @@ def parser() -> MagicArgumentParser:
 def run(ctx: Context, args: argparse.Namespace) -> Any:
     if args.key_given is not None or args.stray:
         raise UsageError(_NO_KEY_IN_CELLS)
+    if args.page_only and not args.local:
+        raise UsageError("--page-only goes with --local: it chooses what the bundled local server offers.")
     if args.local:
-        from .._shared import connect_local
+        from .._shared import connect_local, local_server
 
-        client = connect_local()
-        ctx.say(f"Connected to the local Speechgen server at {client.base_url}.")
+        running = local_server()
+        if args.page_only and (running is None or not running.page_only):
+            client = connect_local(page_only=True)
+        elif running is not None and running.page_only and not args.page_only:
+            client = connect_local(page_only=False)
+        else:
+            client = connect_local()
+        mode = " (page-only)" if args.page_only else ""
+        ctx.say(f"Connected to the local Speechgen server{mode} at {client.base_url}.")
         return None
 
     from .._shared import set_client
     from ..client import Client
-    from ..errors import ServerNotAvailableError
+    from ..errors import APIError, AuthenticationError, PermissionDeniedError
 
     key = os.environ.get(API_KEY_ENV, "").strip()
     source = API_KEY_ENV
@@ -74,10 +95,13 @@ def run(ctx: Context, args: argparse.Namespace) -> Any:
     client = Client(api_key=key, base_url=args.base_url or None)
     del key
     try:
-        voices = len(client.list_voices())
-        detail = f"{voices} voices"
-    except ServerNotAvailableError:
-        detail = "key not checked: this server has no voices listing"
+        try:
+            client.get_model(_KEY_CHECK_MODEL)
+        except (AuthenticationError, PermissionDeniedError):
+            raise
+        except APIError:
+            pass  # "no such model" (or any refusal of the id itself): the key got through
+        detail = "key accepted"
     except BaseException:
         client.close()
         raise

@@ -20,7 +20,9 @@ from .parsing import HelpShown, split_capture, split_line
 __all__ = ["SUBCOMMANDS", "subcommand", "run_line"]
 
 #: Every valid `%speechgen` subcommand, in the order `help` lists them.
-SUBCOMMANDS: tuple[str, ...] = ("models", "voices", "clone", "status", "wait", "samples", "delete", "connect", "help")
+SUBCOMMANDS: tuple[str, ...] = (
+    "models", "voices", "clone", "status", "wait", "samples", "delete", "track", "forget", "connect", "help",
+)
 
 
 def subcommand(name: str) -> ModuleType:

@@ -107,10 +107,15 @@ def _advance(bar: Any) -> Any:
 
 
 def _first_builtin(ctx: Context) -> str:
+    """The voice when none is given: the first built-in one the server lists, else the first ready clone of yours."""
     voices = ctx.client.list_voices()
     builtin = [v for v in voices if v.kind == "builtin"] or voices
     if not builtin:
-        raise UsageError("This server lists no voices; give one with --voice.")
+        raise UsageError(
+            "No voice to speak with: this server lists none and none of the voice models made here is ready. "
+            "Clone one (%speechgen clone PATH --name NAME --wait), track one made elsewhere "
+            "(%speechgen track MODEL_ID), or give a voice_id with --voice."
+        )
     voice = builtin[0].voice_id
     if not ctx.session.voice_note_shown:
         ctx.session.voice_note_shown = True
@@ -149,6 +154,11 @@ def resolve_voice(ctx: Context, wanted: str, err: Exception) -> str:
             f"Model {wanted} is {model.status}, so it has no voice yet. Run: %speechgen wait {wanted}"
         ) from None
     shown = ", ".join(ids[:12]) + (", ..." if len(ids) > 12 else "")
+    if not ids:
+        raise UsageError(
+            f"Unknown voice {wanted!r}. No voice of yours is ready here yet (see %speechgen voices): clone one "
+            f"(%speechgen clone PATH --name NAME --wait) or track one made elsewhere (%speechgen track MODEL_ID)."
+        ) from None
     raise UsageError(f"Unknown voice {wanted!r}. Voices: {shown} (see %speechgen voices).") from None
 
 

@@ -5,11 +5,15 @@
 
 Three sections over one client (the shared one unless given):
 
-* Speak: a text box, a voice picker (built-in voices and ready clones),
-  Speak, and a player for the result.
+* Speak: a text box, a voice picker (your ready clones, and built-in voices
+  where the server lists them) with a free field for any voice id, Speak,
+  and a player for the result.
 * Your voice models: the models table (Refresh, click a row), the selected
   model's details and sample, "Speak with this voice", and Delete with a
-  confirmation; a model still cloning gets a live status panel.
+  confirmation; a model still cloning gets a live status panel; a field to
+  track a model made elsewhere by its id. On a server without a model
+  listing (the page documents none) the table shows the models made or
+  tracked from this computer, and one quiet line says so: not an error.
 * New voice: the upload (checks, waveform, Clone, status of the clone) and
   the microphone recorder that feeds it.
 
@@ -66,6 +70,11 @@ class Studio(widgets.VBox):
         self.text.add_class("sg-text")
         self.voice = widgets.Dropdown(description="Voice", options=[], layout=widgets.Layout(width="24em"))
         self.voice.add_class("sg-voice")
+        self.voice.observe(self._on_pick, names="value")
+        self._setting_voices = False
+        # Any voice id the server takes, listed or not (a voice made elsewhere, a built-in one you know).
+        self.voice_field = widgets.Text(placeholder="or type a voice_id", layout=widgets.Layout(width="14em"))
+        self.voice_field.add_class("sg-voice-id")
         self.format = widgets.Dropdown(
             description="Format", options=list(C.OUTPUT_FORMATS), value=C.DEFAULT_OUTPUT_FORMAT, layout=widgets.Layout(width="12em")
         )
@@ -113,8 +122,19 @@ class Studio(widgets.VBox):
         self.watch_box = widgets.VBox()
         self.watch_box.add_class("sg-watch")
         self.models_notice = Notice(secret)
+        self.extras_note = widgets.HTML()
+        self.extras_note.add_class("sg-extras-note")
+        self.track_field = widgets.Text(
+            placeholder="vm_… a model made elsewhere", description="Track", layout=widgets.Layout(width="24em")
+        )
+        self.track_field.add_class("sg-track-id")
+        self.track_button = widgets.Button(description="Track it", icon="plus")
+        self.track_button.add_class("sg-track")
+        self.track_button.on_click(lambda _b: self.track())
         self.models_busy = Busy(
-            self.models_notice, [self.refresh_button, self.delete_button, self.confirm_yes], settle=self._settle_models
+            self.models_notice,
+            [self.refresh_button, self.delete_button, self.confirm_yes, self.track_button],
+            settle=self._settle_models,
         )
 
         # -- new voice -------------------------------------------------------------
@@ -131,11 +151,12 @@ class Studio(widgets.VBox):
                 ),
                 _heading("Speak"),
                 self.text,
-                widgets.HBox([self.voice, self.format, self.speak_button]),
+                widgets.HBox([self.voice, self.voice_field, self.format, self.speak_button]),
                 self.speak_notice,
                 self.player,
                 _heading("Your voice models"),
                 widgets.HBox([self.refresh_button, self.models_notice]),
+                self.extras_note,
                 self.table,
                 self.details,
                 self.actions,
@@ -143,6 +164,7 @@ class Studio(widgets.VBox):
                 self.sample_player,
                 self.sample_notice,
                 self.watch_box,
+                widgets.HBox([self.track_field, self.track_button]),
                 _heading("New voice"),
                 widgets.HTML("<div style='opacity:.8'>Pick a recording of one person speaking, or record one here.</div>"),
                 self.upload,
@@ -160,9 +182,12 @@ class Studio(widgets.VBox):
         if self.speak_busy.active:
             self.speak_busy.refused += 1
             return False
-        voice = self.voice.value
+        voice = self.voice_field.value.strip() or self.voice.value
         if not voice:
-            self.speak_notice.error("Pick a voice first (the list fills once the voices have loaded).")
+            self.speak_notice.error(
+                "Pick a voice first, or type a voice_id. The list holds your ready voice models (clone one "
+                "below, or track one by its model id) and the built-in voices of a server that lists them."
+            )
             return False
         text, fmt = self.text.value, self.format.value
         return self.speak_busy.run(
@@ -184,15 +209,40 @@ class Studio(widgets.VBox):
         return started
 
     def _load(self) -> tuple[list[VoiceModel], list[Voice]]:
-        return self.client.list_models(), self.client.list_voices()
+        models = self.client.list_models()
+        # Where the server lists no voices, they are those of `models`: no second round of requests.
+        return models, self.client.list_voices(models=models)
 
     def _loaded(self, result: tuple[list[VoiceModel], list[Voice]]) -> None:
         models, voices = result
         self.table.set_models(models)
         self._set_voices(voices)
+        self._show_extras()
         self._show_selected()
 
+    def _show_extras(self) -> None:
+        """One quiet line on what this server lacks (the page documents no listing): said, not shown as an error."""
+        note = self.client.extras.note()
+        lacking = self.client.extras.lacking()
+        if "model_listing" in lacking:
+            note = f"{note} Track one made elsewhere by its model id, below."
+            self.table.empty_text = "No voice models made or tracked from this computer yet: clone one below, or track one."
+        self.extras_note.value = (
+            f"<div class='sg-extras-line' style='opacity:.7;font-size:smaller'>{html.escape(note)}</div>" if note else ""
+        )
+
+    def _on_pick(self, change: dict[str, Any]) -> None:
+        if not self._setting_voices and change["new"]:
+            self.voice_field.value = ""  # a voice picked from the list is the one to use
+
     def _set_voices(self, voices: list[Voice]) -> None:
+        self._setting_voices = True
+        try:
+            self._apply_voices(voices)
+        finally:
+            self._setting_voices = False
+
+    def _apply_voices(self, voices: list[Voice]) -> None:
         self.voices = voices
         current = self._prefer_voice or self.voice.value
         self._prefer_voice = None
@@ -208,6 +258,7 @@ class Studio(widgets.VBox):
         self.refresh_button.disabled = False
         self.confirm_yes.disabled = False
         self.delete_button.disabled = False
+        self.track_button.disabled = False
         if self._refresh_again:
             self._refresh_again = False
             self.refresh()
@@ -294,7 +345,26 @@ class Studio(widgets.VBox):
             self.models_notice.error(f"{model.name} is not in the voice list yet; press Refresh.")
             return
         self.voice.value = model.voice_id
+        self.voice_field.value = ""
         self.models_notice.ok(f"Speak now uses {model.name}.")
+
+    def track(self) -> bool:
+        """What "Track it" does: remember a model made elsewhere (after checking it exists), then reload."""
+        model_id = self.track_field.value.strip()
+        if not model_id:
+            self.models_notice.error("Type the model id (vm_…) of a model made elsewhere, then press Track it.")
+            return False
+
+        def tracked(model: VoiceModel) -> None:
+            self.track_field.value = ""
+            self.models_notice.ok(f"Tracking {model.name} ({model.model_id}).")
+            if model.is_ready and model.voice_id:
+                self._prefer_voice = model.voice_id
+            self._refresh_again = True  # runs when this action has settled
+
+        return self.models_busy.run(
+            f"Looking for {model_id}…", lambda: self.client.track_model(model_id), tracked, action_name="tracking the model"
+        )
 
     def ask_delete(self) -> None:
         model = self.table.selected_model
