@@ -5,6 +5,15 @@ it is a contract others test against: another issue fuzzes this server from
 it with schemathesis, so every status a route can answer, including the
 injected faults (429, 5xx), is listed with its body and headers. OpenAPI 3.0.3
 rather than 3.1, for the widest tool support (`nullable` instead of null types).
+
+Why not generated (compared for issue 15): the handlers have no models to
+generate from. pydantic would add a large dependency to the server for the
+schemas alone (in 3.1's JSON Schema dialect, `anyOf` with null, to be turned
+back into 3.0), spectree would also take over request validation and its
+wording from the API's own error codes, and apispec is a builder in which the
+operations, statuses and headers are still written by hand. What keeps this
+document true is tests/local/test_server_openapi.py, which checks real
+responses against it body by body, and that would stay either way.
 """
 
 from __future__ import annotations
