@@ -43,6 +43,8 @@ SUITES: dict[str, tuple[str, str]] = {
     "widgets": ("benchmarks.bench_widgets", "Widgets (issue 5)"),
     "faults": ("benchmarks.bench_faults", "Under faults (issue 7)"),
     "audio": ("benchmarks.bench_audio", "Sample checks (issue 15)"),
+    "samples": ("benchmarks.bench_samples", "Sample report (issue 13)"),
+    "selection": ("benchmarks.bench_selection", "Sample selection in the browser (issue 13)"),
 }
 
 
