@@ -113,7 +113,8 @@ def test_a_wrong_key_is_an_authentication_error(make_client, server) -> None:
 def test_unknown_voice_is_a_clear_error_that_says_where_to_look(client) -> None:
     with pytest.raises(sg.NotFoundError) as caught:
         client.text_to_speech("Hello.", "custom-does-not-exist")
-    assert caught.value.code == "voice_not_found" and "/v1/voices" in caught.value.message
+    # In words true of any server: a ready model's voice_id (no listing to point at).
+    assert caught.value.code == "voice_not_found" and "voice_id of a ready voice model" in caught.value.message
 
 
 @pytest.fixture

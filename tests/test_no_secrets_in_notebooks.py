@@ -41,6 +41,20 @@ def test_every_executed_tutorial_is_free_of_keys_and_uploads(tutorial_runs: Tuto
         assert not [p.pattern for p in KEY_PATTERNS if p.search(text)], name
 
 
+def test_the_page_only_run_is_free_of_keys_and_its_record_holds_none(page_only_tutorial_runs: TutorialSession) -> None:
+    """Against a page-only server the models listed are this computer's record: the kernels wrote it, without a key."""
+    keys = sorted({k for run in page_only_tutorial_runs.runs.values() for k in run.keys})
+    assert keys
+    for name, run in page_only_tutorial_runs.runs.items():
+        assert run.executed is not None, f"{name} was not executed:\n{page_only_tutorial_runs.log[-2000:]}"
+        assert scan_notebook(run.executed.read_text(), run.keys, run.uploads) == [], name
+    record = next(iter(page_only_tutorial_runs.runs.values())).workdir.parent / "_user" / "data"
+    files = [p for p in record.iterdir() if p.name.startswith("models.sqlite3")]
+    assert files, "the kernels kept no record of the models they made"
+    written = b"".join(p.read_bytes() for p in files)
+    assert not [k for k in keys if k.encode() in written]
+
+
 def test_the_tutorials_that_upload_were_watched_uploading(tutorial_runs: TutorialSession) -> None:
     """The upload scan is not vacuous: the cloning and failure tutorials' uploads were recorded."""
     cloning = tutorial_runs.runs["02_cloning_a_voice"]

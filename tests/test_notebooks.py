@@ -1,9 +1,12 @@
 """The tutorials in notebooks/, run as a newcomer runs them: top to bottom, no API key, local server.
 
 Every tutorial runs under `pytest --nbval` (stored outputs compared, after tests/nbval_sanitize.cfg
-removes ids, ports, times and embedded audio; cells tagged `nbval-ignore-output` are only run). The
-run is shared with the secrets test (see tests/tutorials.py). Then each executed notebook is checked
-for what the tutorial is there to show: players, tables, waveforms, the real error messages.
+removes ids, ports, times and embedded audio; cells tagged `nbval-ignore-output` are only run), twice:
+against the full local server, and unchanged against one with only what Speechgen's page documents
+(no model or voice listing), where the same stored outputs must come out; only the cells that show a
+listing are tagged to differ. The runs are shared with the secrets test (see tests/tutorials.py).
+Then each executed notebook is checked for what the tutorial is there to show: players, tables,
+waveforms, the real error messages.
 
 To refresh the committed outputs after changing a tutorial, run it for real from notebooks/ with no
 SPEECHGEN_API_KEY set, e.g. `jupyter nbconvert --to notebook --execute --inplace notebooks/0*.ipynb`.
@@ -24,6 +27,7 @@ from tutorials import TUTORIALS, TutorialSession
 
 pytest_plugins = ["tutorial_runs"]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # the first test runs every tutorial
+MODES = ["full", "page-only"]
 
 BY_NAME = {p.stem: p for p in TUTORIALS}
 EXPECTED = {
@@ -87,17 +91,24 @@ def test_committed_notebook_was_run_top_to_bottom_for_real(notebook: Path) -> No
     assert nb.metadata.kernelspec.name == "python3"
 
 
+@pytest.fixture(params=MODES)
+def runs(request: pytest.FixtureRequest) -> TutorialSession:
+    """The nbval run of every tutorial against the full local server, then against a page-only one."""
+    name = "tutorial_runs" if request.param == "full" else "page_only_tutorial_runs"
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
+
+
 @pytest.mark.parametrize("notebook", TUTORIALS, ids=lambda p: p.stem)
-def test_tutorial_passes_nbval_against_the_local_server(notebook: Path, tutorial_runs: TutorialSession) -> None:
-    run = tutorial_runs.runs[notebook.stem]
+def test_tutorial_passes_nbval_against_the_local_server(notebook: Path, runs: TutorialSession) -> None:
+    run = runs.runs[notebook.stem]
     ran = [c for c in run.cells if c["when"] == "call"]
-    assert len(ran) == len(code_cells(nbformat.read(notebook, as_version=4))), tutorial_runs.log[-3000:]
+    assert len(ran) == len(code_cells(nbformat.read(notebook, as_version=4))), runs.log[-3000:]
     problems = "\n\n".join(f"{c['nodeid']} ({c['when']}):\n{c['message']}" for c in run.failures)
     assert not run.failures, problems
 
 
 def test_no_voice_id_or_key_is_hard_coded_in_the_tutorials() -> None:
-    """They must run unchanged against the real service: voices come from list_voices()."""
+    """They must run unchanged against the real service: voices come from a clone they make."""
     from speechgen_jupyter.local.engine import builtin_voices
 
     builtin = [v.voice_id for v in builtin_voices()]
@@ -114,20 +125,27 @@ def test_no_voice_id_or_key_is_hard_coded_in_the_tutorials() -> None:
 # ---------------------------------------------------------------------------------- what each shows
 
 
-def test_quickstart_shows_voices_and_players(tutorial_runs: TutorialSession) -> None:
-    nb = executed(tutorial_runs, "01_quickstart")
+def test_quickstart_makes_a_voice_then_shows_voices_and_players(runs: TutorialSession) -> None:
+    nb = executed(runs, "01_quickstart")
+    page_only = runs.page_only
+    cloned = outputs_text(cell_with(nb, "%speechgen clone my_voice.mp3"))
+    assert "no SPEECHGEN_API_KEY set, so using the local Speechgen server" in cloned and "http://127.0.0.1:" in cloned
+    assert "is ready: speak with --voice custom-" in cloned
     voices = outputs_text(cell_with(nb, "%speechgen voices"))
-    assert "no SPEECHGEN_API_KEY set, so using the local Speechgen server at http://127.0.0.1:" in voices
-    assert "<table" in voices and "builtin" in voices
-    players = [c for c in code_cells(nb) if "data:audio/mpeg;base64," in outputs_text(c)]
-    assert len(players) == 3  # the three %%speechgen cells
+    assert "<table" in voices and "custom" in voices and "data:audio/mpeg;base64," in voices  # the clone plays its sample
+    if page_only:  # no voice listing: your clone only, and one quiet line saying why
+        assert "builtin" not in voices and "(This server has no model or voice listing" in voices
+    else:
+        assert "builtin" in voices and "This server has no" not in voices
+    spoken = [c for c in code_cells(nb) if c.source.startswith("%%speechgen")]
+    assert len(spoken) == 3 and all("data:audio/mpeg;base64," in outputs_text(c) for c in spoken)
     assert "{like this}" in outputs_text(cell_with(nb, "print(hello.text)"))
-    assert (tutorial_runs.runs["01_quickstart"].workdir / "hello.mp3").stat().st_size > 1000
+    assert (runs.runs["01_quickstart"].workdir / "hello.mp3").stat().st_size > 1000
 
 
-def test_cloning_shows_the_sample_without_embedding_it(tutorial_runs: TutorialSession) -> None:
-    run = tutorial_runs.runs["02_cloning_a_voice"]
-    nb = executed(tutorial_runs, "02_cloning_a_voice")
+def test_cloning_shows_the_sample_without_embedding_it(runs: TutorialSession) -> None:
+    run = runs.runs["02_cloning_a_voice"]
+    nb = executed(runs, "02_cloning_a_voice")
     waveform = cell_with(nb, "ax.plot(seconds, samples")
     assert any("image/png" in o.get("data", {}) for o in waveform.outputs)
     player = outputs_text(cell_with(nb, "Audio(url=SAMPLE.name)"))
@@ -143,9 +161,9 @@ def test_cloning_shows_the_sample_without_embedding_it(tutorial_runs: TutorialSe
     assert "Gone:" in outputs_text(cell_with(nb, "except sg.NotFoundError"))
 
 
-def test_batch_shows_a_table_of_players_and_marks_the_empty_row(tutorial_runs: TutorialSession) -> None:
-    run = tutorial_runs.runs["04_batch_speech_from_a_dataframe"]
-    nb = executed(tutorial_runs, "04_batch_speech_from_a_dataframe")
+def test_batch_shows_a_table_of_players_and_marks_the_empty_row(runs: TutorialSession) -> None:
+    run = runs.runs["04_batch_speech_from_a_dataframe"]
+    nb = executed(runs, "04_batch_speech_from_a_dataframe")
     table = outputs_text(next(c for c in code_cells(nb) if c.source.strip() == "spoken"))
     assert "<table" in table and table.count("<audio") == 3
     failed = outputs_text(cell_with(nb, "spoken.error.notna()"))
@@ -154,10 +172,12 @@ def test_batch_shows_a_table_of_players_and_marks_the_empty_row(tutorial_runs: T
         "00-guide.mp3", "01-visitor.mp3", "02-guide.mp3",
     ]
     assert "base64" not in outputs_text(cell_with(nb, "to_csv"))
+    assert "Guide ready | Visitor ready" in outputs_text(cell_with(nb, "guide, visitor = ("))
+    assert outputs_text(cell_with(nb, "client.delete_model(model.model_id)")).strip() == "[]"  # both gone, from both lists
 
 
-def test_client_notebook_shows_sync_async_errors_and_numpy(tutorial_runs: TutorialSession) -> None:
-    nb = executed(tutorial_runs, "05_the_client_from_python")
+def test_client_notebook_shows_sync_async_errors_and_numpy(runs: TutorialSession) -> None:
+    nb = executed(runs, "05_the_client_from_python")
     assert "api_key=<redacted>" in outputs_text(cell_with(nb, "client = sg.get_client()"))
     assert "Secret('<redacted>')" in outputs_text(cell_with(nb, "patient = sg.Client("))
     assert "ask for format='wav'" in outputs_text(cell_with(nb, 'speech.save("plain_python.wav")'))
@@ -166,10 +186,13 @@ def test_client_notebook_shows_sync_async_errors_and_numpy(tutorial_runs: Tutori
     assert any("image/png" in o.get("data", {}) for o in numpy_cell.outputs)
     assert "NotFoundError → 404" in outputs_text(cell_with(nb, '"no-such-voice"'))
     assert outputs_text(cell_with(nb, "async with client.to_async()")).count(" s  ") == 3
+    assert "ready custom-" in outputs_text(cell_with(nb, "model = client.wait_for_model(model)"))
+    # Listed on either server: from the listing, or from this computer's record of the models made here.
+    assert outputs_text(cell_with(nb, "client.list_models()")) == "['Python voice']\n[]\n"
 
 
-def test_failure_notebook_shows_the_real_messages(tutorial_runs: TutorialSession) -> None:
-    nb = executed(tutorial_runs, "06_when_things_fail")
+def test_failure_notebook_shows_the_real_messages(runs: TutorialSession) -> None:
+    nb = executed(runs, "06_when_things_fail")
     text = "\n".join(outputs_text(c) for c in code_cells(nb))
     for shown in [
         "AudioValidationError: hello.mp3 is",
@@ -192,22 +215,22 @@ def test_failure_notebook_shows_the_real_messages(tutorial_runs: TutorialSession
     assert "not-a-real-key" not in text.replace('api_key="not-a-real-key"', "")
 
 
-def test_studio_notebook_shows_the_studio_and_drives_it(tutorial_runs: TutorialSession) -> None:
-    nb = executed(tutorial_runs, "03_widgets_and_the_studio")
+def test_studio_notebook_shows_the_studio_and_drives_it(runs: TutorialSession) -> None:
+    nb = executed(runs, "03_widgets_and_the_studio")
     studio = cell_with(nb, "studio = sg.studio()")
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in studio.outputs)
     assert "<Studio http://127.0.0.1:" in outputs_text(studio)
-    assert "<Speech MP3" in outputs_text(cell_with(nb, "studio.speak()  "))
     assert "ready to clone" in outputs_text(cell_with(nb, "studio.upload.set_sample("))
     assert "ready True" in outputs_text(cell_with(nb, "studio.upload.clone()"))
-    assert "picked the new voice: True" in outputs_text(cell_with(nb, "picked = studio.voice.value"))
+    spoke = outputs_text(cell_with(nb, "picked = studio.voice.value"))
+    assert "picked the new voice: True" in spoke and "<Speech MP3" in spoke and "voice custom-" in spoke
     player = cell_with(nb, "AudioPlayer(client.text_to_speech(")
     assert "<AudioPlayer MP3" in outputs_text(player) and "voice custom-" in outputs_text(player)
     # The studio's state is saved with the notebook (so it shows when reopened), minus the sample.
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     names = {m["model_name"] for m in state.values()}
     assert {"FileUploadModel", "AnyModel", "TextareaModel", "DropdownModel"} <= names
-    run = tutorial_runs.runs["03_widgets_and_the_studio"]
+    run = runs.runs["03_widgets_and_the_studio"]
     assert len(run.uploads) == 1 and run.uploads[0][:3] in (b"ID3", b"\xff\xfb", b"\xff\xf3")
 
 

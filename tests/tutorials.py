@@ -1,10 +1,13 @@
 """The tutorial notebooks, run once per test session under nbval, for every test that needs them.
 
-`run_tutorials` (behind the session fixture in tests/tutorial_runs.py) runs `pytest --nbval` with
+`run_tutorials` (behind the session fixtures in tests/tutorial_runs.py) runs `pytest --nbval` with
 the sanitizer file on a copy of each tutorial, each in its own working directory, with no
-SPEECHGEN_API_KEY (so the kernel starts the bundled local server, as a newcomer's does). The
-`nbval_capture` plugin keeps the executed notebooks and what the kernels held. Both
-tests/test_notebooks.py and tests/test_no_secrets_in_notebooks.py read that one run.
+SPEECHGEN_API_KEY (so the kernel starts the bundled local server, as a newcomer's does), and with
+data and cache folders of the run's own. With `page_only=True` that server offers only what
+Speechgen's page documents (SPEECHGEN_LOCAL_PAGE_ONLY=1): the same committed outputs must come
+out, which is what "the tutorials run unchanged against the real service" can be proved by here.
+The `nbval_capture` plugin keeps the executed notebooks and what the kernels held. Both
+tests/test_notebooks.py and tests/test_no_secrets_in_notebooks.py read those runs.
 
 `scan_notebook` is the secrets scanner the secrets test applies (and proves able to fail).
 """
@@ -50,10 +53,12 @@ class TutorialSession:
     runs: dict[str, TutorialRun]
     log: str
     returncode: int
+    page_only: bool = False
 
 
-def run_tutorials(work: Path, notebooks: Iterable[Path] = TUTORIALS) -> TutorialSession:
+def run_tutorials(work: Path, notebooks: Iterable[Path] = TUTORIALS, *, page_only: bool = False) -> TutorialSession:
     """Run `pytest --nbval` on copies of `notebooks` under `work`; collect what nbval_capture kept."""
+    notebooks = list(notebooks)
     captured = work / "_captured"
     plugin_dir = work / "_plugin"
     captured.mkdir(parents=True)
@@ -68,6 +73,11 @@ def run_tutorials(work: Path, notebooks: Iterable[Path] = TUTORIALS) -> Tutorial
             shutil.copytree(NOTEBOOKS / "images", folder / "images")
     (work / "pytest.ini").write_text("[pytest]\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPEECHGEN_")}
+    # The kernels remember the models they make (the record): in folders of this run, never the user's.
+    env["SPEECHGEN_DATA_DIR"] = str(work / "_user" / "data")
+    env["SPEECHGEN_CACHE_DIR"] = str(work / "_user" / "cache")
+    if page_only:
+        env["SPEECHGEN_LOCAL_PAGE_ONLY"] = "1"
     env["NBVAL_CAPTURE_DIR"] = str(captured)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugin_dir), env.get("PYTHONPATH")]))
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
@@ -98,7 +108,7 @@ def run_tutorials(work: Path, notebooks: Iterable[Path] = TUTORIALS) -> Tutorial
             keys=secrets.get("keys", []),
             uploads=[base64.b64decode(u) for u in secrets.get("uploads", [])],
         )
-    return TutorialSession(runs=runs, log=log, returncode=proc.returncode)
+    return TutorialSession(runs=runs, log=log, returncode=proc.returncode, page_only=page_only)
 
 
 # ----------------------------------------------------------------------------------- the scanner

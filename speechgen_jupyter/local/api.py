@@ -50,16 +50,16 @@ def _page_only(request: Request) -> bool:
     return _services(request).options.page_only
 
 
-def _not_found(page_only: bool = False) -> ApiError:
-    where = "" if page_only else "; GET /v1/models lists the ones that exist"  # a page-only server has no listing
-    return ApiError(404, "model_not_found", f"No voice model with that id (it may have been deleted){where}.")
+def _not_found() -> ApiError:
+    # Worded for both modes (a page-only server has no listing to point at), so a notebook reads the same on either.
+    return ApiError(404, "model_not_found", "No voice model with that id (it may have been deleted).")
 
 
 def _find_model(services: Services, model_id: str) -> ModelRecord:
     # Anything not shaped like our ids (path-like, over-long...) is simply unknown.
     record = services.store.get_model(model_id) if MODEL_ID_RE.match(model_id) else None
     if record is None:
-        raise _not_found(services.options.page_only)
+        raise _not_found()
     return record
 
 
@@ -202,7 +202,7 @@ def _delete_model(request: Request) -> Response:
     model_id = request.path_params["model_id"]
     removed = services.store.delete_model(model_id) if MODEL_ID_RE.match(model_id) else None
     if removed is None:
-        raise _not_found(services.options.page_only)
+        raise _not_found()
     record, samples = removed
     services.blobs.remove(record.sample_file, [s.token for s in samples])
     services.speaker.forget(record.voice_id)
@@ -280,7 +280,7 @@ async def text_to_speech(request: Request) -> Response:
         )
     voice = body.get("voice")
     if not isinstance(voice, str) or not voice:
-        raise ApiError(400, "missing_voice", 'The body needs "voice": a voice_id from GET /v1/voices.')
+        raise ApiError(400, "missing_voice", 'The body needs "voice": the voice_id of a ready voice model (or of a built-in voice).')
     fmt = body.get("format", "mp3")
     if fmt not in OUTPUT_FORMATS:
         raise ApiError(

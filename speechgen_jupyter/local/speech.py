@@ -77,7 +77,8 @@ class Speaker:
                 raise ApiError(
                     404,
                     "voice_not_found",
-                    "No voice with that id: GET /v1/voices lists the built-in voices and every ready cloned voice.",
+                    "No voice with that id: use the voice_id of a ready voice model (GET /v1/models/{model_id} "
+                    "gives it once the model is ready) or of a built-in voice.",
                 )
             voice = self._profile(record)
         try:
