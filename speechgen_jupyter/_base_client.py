@@ -279,8 +279,7 @@ _HINTS: dict[type[APIError], str] = {
     AuthenticationError: f"Check {C.API_KEY_ENV} (or run `%speechgen connect` to enter the key again).",
     RateLimitError: "Too many requests: wait a moment and try again, or lower the batch concurrency.",
     InsufficientStorageError: (
-        "The server is out of storage space, so the request was not kept (and is not retried): "
-        "try again later (on the local server, free space where its data directory is)."
+        "It was not retried: until the server has room (or can write) again, the same request fails the same way."
     ),
 }
 

@@ -240,7 +240,7 @@ def test_5xx_that_will_fail_again_is_not_retried(hostile, make_client, status, c
     assert type(caught.value) is cls
     assert len(server.requests) == 1, "one upload, not four"
     if cls is sg.InsufficientStorageError:
-        assert "out of storage space" in str(caught.value) and "not retried" in str(caught.value)
+        assert "The disk is full." in str(caught.value) and "not retried" in str(caught.value)
 
 
 def test_a_failed_models_reason_echoing_the_key_is_scrubbed(hostile, make_client) -> None:

@@ -57,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from . import start
+    from .datadir import DataDirError
 
     try:
         server = start(
@@ -70,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             faults=args.faults,
             log_level=args.log_level,
         )
-    except (OSError, ValueError) as exc:
+    except (DataDirError, OSError, ValueError) as exc:
+        # The user's to fix (a busy port, a data directory it cannot use): one line, no traceback.
         print(f"speechgen-local: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()

@@ -2,6 +2,7 @@
 
 Layers, outermost first:
     RequestIdMiddleware   every response gets x-request-id (and the transport is kept for drops)
+    CloseUnreadBodyMiddleware  an answer sent before the body was read closes the connection
     FaultMiddleware       injected 429/5xx/slow/drop, never on /_admin or /openapi.json
     Starlette             ServerErrorMiddleware (500 body) -> BearerAuthMiddleware -> routes
 
@@ -16,6 +17,7 @@ exist only when asked for (`admin=True`), in either mode.
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 from starlette.applications import Starlette
@@ -27,7 +29,7 @@ from starlette.routing import Route
 
 from . import admin, api
 from .auth import BearerAuthMiddleware
-from .connection import RequestIdMiddleware
+from .connection import CloseUnreadBodyMiddleware, RequestIdMiddleware
 from .faults import FaultMiddleware
 from .openapi import build_openapi
 from .problems import (
@@ -38,6 +40,7 @@ from .problems import (
     handle_unexpected,
 )
 from .services import Services
+from .storage import handle_storage_failure
 
 
 #: (page) The four endpoints of Speechgen's public page, and the "CDN" its sample URLs point at.
@@ -76,8 +79,10 @@ def create_app(services: Services) -> Any:
             ApiError: handle_api_error,
             HTTPException: handle_http_exception,
             ClientDisconnect: handle_client_gone,
+            OSError: handle_storage_failure,
+            sqlite3.Error: handle_storage_failure,
             Exception: handle_unexpected,
         },
     )
     app.state.services = services
-    return RequestIdMiddleware(FaultMiddleware(app, services.faults))
+    return RequestIdMiddleware(CloseUnreadBodyMiddleware(FaultMiddleware(app, services.faults)))

@@ -77,3 +77,45 @@ async def abort_connection(scope: dict[str, Any], receive: Any, send: Any) -> No
         return
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1")]})
     raise ConnectionDropped("connection dropped by fault injection")
+
+
+class CloseUnreadBodyMiddleware:
+    """Close the connection after an answer given before the request's body was read to its end.
+
+    A 413, a 401 or a 408 is often sent while the client is still sending. On
+    a kept-alive connection the server would then go on reading, and
+    discarding, whatever the client still sends, for as long as it sends it
+    (a chunked body has no end the server knows of). `Connection: close` on
+    such an answer makes uvicorn close the connection once it is sent.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not _has_body(scope):
+            await self.app(scope, receive, send)
+            return
+        body_read = False
+
+        async def receive_tracking() -> dict[str, Any]:
+            nonlocal body_read
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                body_read = True
+            return message
+
+        async def send_closing(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start" and not body_read:
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"connection"]
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, receive_tracking, send_closing)
+
+
+def _has_body(scope: dict[str, Any]) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() not in (b"0", b"")):
+            return True
+    return False

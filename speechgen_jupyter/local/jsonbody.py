@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .bodystream import body_chunks
 from .problems import ApiError
 
 
@@ -23,7 +24,7 @@ async def read_json_object(request: Any, max_bytes: int) -> dict[str, Any]:
         raise _too_large(max_bytes)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in body_chunks(request):
         size += len(chunk)
         if size > max_bytes:
             raise _too_large(max_bytes)
@@ -40,6 +41,8 @@ async def read_json_object(request: Any, max_bytes: int) -> dict[str, Any]:
         why = f"{exc.msg.lower()} at character {exc.pos}"
     except RecursionError:
         why = "it nests too deeply"
+    except ValueError as exc:  # Python's own limits, such as its 4300-digit limit for integers
+        why = "a number in it has too many digits" if "digits" in str(exc) else "it cannot be read"
     else:
         why = None
     if why is not None:

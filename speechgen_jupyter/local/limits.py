@@ -37,3 +37,11 @@ LIST_MAX_LIMIT = 100
 #: How long a read of a model under the "immediate" (or "polls") progression
 #: waits for the worker before answering "processing" anyway.
 SETTLE_WAIT_SECONDS = 120.0
+
+#: How long a client may take to send a request's head (request line and headers)
+#: on a new or kept-alive connection before it is closed (uvicorn has no such limit).
+HEADER_TIMEOUT_SECONDS = 10.0
+
+#: How long a request body may pause between two pieces before the request is
+#: refused with 408 (uvicorn has no such limit either).
+BODY_IDLE_TIMEOUT_SECONDS = 30.0

@@ -50,6 +50,8 @@ _DESCRIPTIONS = {
     502: "Bad gateway.",
     503: "Service unavailable; wait for Retry-After seconds.",
     504: "Gateway timeout.",
+    408: "The request body stopped arriving before it was complete.",
+    507: "The server cannot store this: its disk is full or its data directory read-only. Not worth retrying at once.",
 }
 _FAULT_STATUSES = [int(k) for k in FAULT_KINDS if k.isdigit()]
 
@@ -287,7 +289,7 @@ def build_openapi(*, admin: bool = False) -> dict[str, Any]:
                 "cloneVoice",
                 "Create a voice model from an audio sample",
                 {"201": _ok("The model is created and processing.", _json("ModelCreated"), {"Location": {"schema": {"type": "string"}}})},
-                [400, 409, 413, 415, 422],
+                [400, 408, 409, 413, 415, 422, 507],
                 parameters=[idempotency],
                 requestBody={
                     "required": True,
@@ -315,14 +317,14 @@ def build_openapi(*, admin: bool = False) -> dict[str, Any]:
         "/v1/models/{model_id}": {
             "parameters": [model_id_param],
             "get": _operation("getModel", "Check a voice model's status", {"200": _ok("The model.", _json("Model"))}, [404]),
-            "delete": _operation("deleteModel", "Delete a voice model", {"204": _ok("Deleted.", None)}, [404]),
+            "delete": _operation("deleteModel", "Delete a voice model", {"204": _ok("Deleted.", None)}, [404, 507]),
         },
         "/v1/text-to-speech": {
             "post": _operation(
                 "textToSpeech",
                 "Speak text with a built-in or cloned voice",
                 {"200": _ok("The audio, in the requested format.", audio_content)},
-                [400, 404],
+                [400, 404, 408],
                 requestBody={"required": True, "content": _json("TextToSpeechRequest")},
             )
         },

@@ -117,6 +117,12 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _positive(value: float, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+    return float(value)
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -137,6 +143,8 @@ def start(
     transition: Any = None,
     faults: Any = None,
     log_level: str = "warning",
+    header_timeout: float | None = None,
+    body_timeout: float | None = None,
 ) -> LocalServer:
     """Start a local Speechgen-compatible server in a background thread and return its handle.
 
@@ -151,10 +159,13 @@ def start(
       {"progression": "time", "seconds": 2} or {"progression": "fail", "reason": "..."}; default "real".
     - `faults`: e.g. {"rate": 0.3, "kinds": ["429", "503", "drop", "drop_after", "slow"], "seed": 42,
       "retry_after": 1, "slow_seconds": 1.5, "paths": ["/v1/"]}; default none.
+    - `header_timeout`, `body_timeout`: seconds a client may take to send a request's head, and
+      between two pieces of its body (defaults in limits.py); past them the connection is closed,
+      or the request refused with 408.
     """
     import uvicorn
 
-    from ._uvicorn import ReadyServer
+    from ._uvicorn import ReadyServer, h11_with_header_timeout
     from .app import create_app
     from .connection import quiet_dropped_connections
     from .faults import FaultConfig
@@ -169,12 +180,20 @@ def start(
         transition=Transition.parse(transition),
         faults=FaultConfig.parse(faults),
     )
+    if header_timeout is not None:
+        options.header_timeout = _positive(header_timeout, "header_timeout")
+    if body_timeout is not None:
+        options.body_timeout = _positive(body_timeout, "body_timeout")
     if not _is_loopback(host):
         logger.warning("the local Speechgen server is listening on %s, beyond this machine", host)
     temporary = data_dir is None
     root = Path(tempfile.mkdtemp(prefix="speechgen-local-")) if temporary else Path(data_dir).expanduser()  # type: ignore[arg-type]
-    root.mkdir(parents=True, exist_ok=True)
-    services = Services(root.resolve(), options)
+    try:
+        services = Services(root.resolve(), options)  # DataDirError: the directory cannot be served from
+    except BaseException:
+        if temporary:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
     try:
         sock = _bind(host, port)
     except OSError:
@@ -186,7 +205,7 @@ def start(
             create_app(services),
             log_level=log_level,
             lifespan="off",
-            http="h11",
+            http=h11_with_header_timeout(options.header_timeout),
             loop="asyncio",
             timeout_graceful_shutdown=5,
             server_header=False,

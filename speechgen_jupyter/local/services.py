@@ -12,11 +12,11 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .blobs import Blobs
 from .costs import CostModel
+from .datadir import prepare
 from .faults import FaultConfig, FaultInjector
 from .speech import Speaker
-from .store import Store
+from .limits import BODY_IDLE_TIMEOUT_SECONDS, HEADER_TIMEOUT_SECONDS
 from .transitions import Transition
 from .worker import CloneWorker
 
@@ -33,14 +33,17 @@ class Options:
     page_only: bool = False
     transition: Transition = field(default_factory=Transition)
     faults: FaultConfig = field(default_factory=FaultConfig)
+    #: Seconds a client may take over a request's head, and between two pieces of its body.
+    header_timeout: float = HEADER_TIMEOUT_SECONDS
+    body_timeout: float = BODY_IDLE_TIMEOUT_SECONDS
 
 
 class Services:
     def __init__(self, data_dir: Path, options: Options) -> None:
         self.data_dir = Path(data_dir)
         self.options = options
-        self.store = Store(self.data_dir / DB_NAME)
-        self.blobs = Blobs(self.data_dir)
+        # The checks that make a bad directory one clear line at start, not 500s later (datadir.py).
+        self.store, self.blobs = prepare(self.data_dir, DB_NAME)
         self.faults = FaultInjector(options.faults)
         self._transition = options.transition
         self._transition_lock = threading.Lock()

@@ -156,11 +156,19 @@ class Store:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
-        conn = self._conn()
-        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if mode.lower() != "wal":
-            raise RuntimeError(f"SQLite refused WAL mode for {self.path} (got {mode!r})")
-        conn.executescript(_SCHEMA)
+        try:
+            conn = self._conn()
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode.lower() != "wal":
+                raise RuntimeError(f"SQLite refused WAL mode for {self.path} (got {mode!r})")
+            conn.executescript(_SCHEMA)
+        except BaseException:
+            self.close()  # a file that is not a database, say: no connection left open on it
+            raise
+
+    def quick_check(self) -> list[str]:
+        """SQLite's quick integrity check of the file: ["ok"], or the problems it found."""
+        return [row[0] for row in self._conn().execute("PRAGMA quick_check").fetchall()]
 
     # -- connections -------------------------------------------------------
 

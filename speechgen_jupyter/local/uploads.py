@@ -18,7 +18,6 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
-import logging
 import ntpath
 import os
 import unicodedata
@@ -29,9 +28,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import anyio
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import ClientDisconnect
 
 from .blobs import Blobs
+from .bodystream import body_chunks
 from .limits import (
     MAX_AUDIO_BYTES,
     MAX_DESCRIPTION_CHARS,
@@ -48,9 +47,6 @@ MAX_PARTS = 16
 _LET_A_LIBRARY = "let an HTTP library build the form (fields audio, name, description, enhance_quality)."
 _MAX_PART_HEADER_BYTES = 8 * 1024
 _MB = MAX_AUDIO_BYTES // (1024 * 1024)
-
-logger = logging.getLogger("speechgen_jupyter.local")
-
 
 def too_large() -> ApiError:
     return ApiError(
@@ -210,7 +206,10 @@ class _Collector:
 
     def cleanup(self) -> None:
         if self.audio_file is not None:
-            self.audio_file.close()
+            try:
+                self.audio_file.close()
+            except OSError:  # closing flushes, and a full disk refuses that too: the file goes anyway
+                pass
             self.audio_file = None
         if self.audio_path is not None:
             self.audio_path.unlink(missing_ok=True)
@@ -234,7 +233,7 @@ async def read_clone_form(request: Any, blobs: Blobs) -> CloneForm:
     try:
         parser = MultipartParser(boundary, collector.callbacks())
         received = 0
-        async for chunk in _body(request):
+        async for chunk in body_chunks(request):
             received += len(chunk)
             if received > limit:
                 raise too_large()
@@ -254,16 +253,6 @@ async def read_clone_form(request: Any, blobs: Blobs) -> CloneForm:
         collector.cleanup()
         raise
     return form
-
-
-async def _body(request: Any) -> Any:
-    """The request body as it arrives; a client that leaves mid-upload is a 400 nobody will read."""
-    try:
-        async for chunk in request.stream():
-            yield chunk
-    except ClientDisconnect:
-        logger.debug("client disconnected before its request body arrived: %s %s", request.method, request.url.path)
-        raise _bad("incomplete_upload", "The client disconnected before the upload was complete; upload the sample again.") from None
 
 
 def _text(collector: _Collector, field: str) -> str | None:

@@ -29,6 +29,7 @@ from typing import Any
 from .blobs import Blobs
 from .costs import CostModel
 from .ids import new_voice_id, now
+from .storage import storage_problem
 from .store import ModelRecord, Store
 from .transitions import Transition
 
@@ -190,6 +191,11 @@ class CloneWorker:
         try:
             voice_id, profile_json, tokens = self._clone(record, job.audio)
         except Exception as exc:
+            problem = storage_problem(exc, self._blobs.root)
+            if problem is not None:  # a full or read-only disk: say so, in one line, not as a crash
+                logger.warning("cloning %s stopped (%s): %s", job.model_id, problem[0], exc)
+                self._store.mark_failed(job.model_id, *problem, now())
+                return
             logger.exception("cloning %s failed", job.model_id)
             self._store.mark_failed(job.model_id, "clone_failed", f"Cloning failed: {exc}", now())
             return

@@ -352,6 +352,8 @@ def build_corpus() -> list[BadInput]:
         BadInput("text of only spaces", GROUPS[8], tts({"text": "   \n\t", "voice": voice}), 400, "empty_text"),
         BadInput("no voice", GROUPS[8], tts({"text": "hello"}), 400, "missing_voice"),
         BadInput("format exe", GROUPS[8], tts({"text": "hello", "voice": voice, "format": "exe"}), 400, "unsupported_output_format"),
+        BadInput("text that is a 5,000-digit number", GROUPS[8], tts(lambda: b'{"text": ' + b"7" * 5000 + b', "voice": "en-us-male-1"}'), 400, "invalid_json"),
+        BadInput("fault seed of 5,000 digits", GROUPS[8], lambda t: t.api.put("/_admin/faults", content=b'{"rate": 0.5, "seed": ' + b"1" * 5000 + b"}", headers={"Content-Type": "application/json"}), 400, "invalid_json"),
         BadInput("text with an unpaired surrogate", GROUPS[8], tts(lambda: b'{"text": "hi \\ud800", "voice": "en-us-male-1"}'), 400, "invalid_json"),
         BadInput("fault settings with rate 2", GROUPS[8], lambda t: t.api.put("/_admin/faults", json={"rate": 2}), 400, "invalid_faults"),
         BadInput("transition 'sideways'", GROUPS[8], lambda t: t.api.put("/_admin/transition", json={"progression": "sideways"}), 400, "invalid_transition"),

@@ -43,7 +43,9 @@ class CliServer:
     handler runs, nothing is flushed but what the server already committed.
     """
 
-    def __init__(self, data_dir: Path, api_key: str, *args: str, log_path: Path | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, api_key: str, *args: str, log_path: Path | None = None, preexec_fn: Any = None
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.api_key = api_key
         self.log_path = log_path or self.data_dir.with_name(self.data_dir.name + ".log")
@@ -54,6 +56,7 @@ class CliServer:
             stdout=subprocess.PIPE,
             stderr=self._log,
             text=True,
+            preexec_fn=preexec_fn,  # e.g. a resource limit for the server alone
         )
         assert self.proc.stdout is not None
         self.banner: list[str] = []
