@@ -184,6 +184,14 @@ def _schemas(admin: bool) -> dict[str, Any]:
                 "name": string,
                 "kind": {"type": "string", "enum": ["builtin", "custom"]},
                 "language": string,
+                "engine": {
+                    "type": "string",
+                    "enum": ["hibari", "piper", "espeak"],
+                    "description": "(ours, local server) What speaks the voice; a clone says its base voice's engine.",
+                },
+                "neural": {"type": "boolean", "description": "(ours, local server) A neural voice, or espeak-ng."},
+                "gender": {"type": "string", "enum": ["female", "male"], "description": "(ours, local server) Where known."},
+                "accent": {"type": "string", "description": "(ours, local server) e.g. en-US, en-GB, where known."},
             },
         },
         "VoiceList": {
