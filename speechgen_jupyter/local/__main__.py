@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--transition", type=_json_or_name, default=None, help='model progression: real, immediate, or JSON like \'{"progression": "polls", "times": 3}\'')
     p.add_argument("--faults", type=_json_object, default=None, help='fault injection as JSON, e.g. \'{"rate": 0.2, "kinds": ["429", "503"]}\'')
+    p.add_argument("--clone-seconds", type=float, default=None, help="how long a clone's fit may search (default 50, or SPEECHGEN_LOCAL_CLONE_SECONDS)")
     p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug", "trace"])
     return p
 
@@ -69,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             page_only=args.page_only,
             transition=args.transition,
             faults=args.faults,
+            clone_seconds=args.clone_seconds,
             log_level=args.log_level,
         )
     except (DataDirError, OSError, ValueError) as exc:

@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
 from .engine import MEDIA_TYPES, OUTPUT_FORMATS
 from .engine.texts import DEMO_TEXT
@@ -254,14 +254,29 @@ def list_models(request: Request) -> Response:
 def list_voices(request: Request) -> Response:
     services = _services(request)
     voices = [
-        {"voice_id": v.voice_id, "name": v.name, "kind": "builtin", "language": v.language}
+        {
+            "voice_id": v.voice_id,
+            "name": v.name,
+            "kind": "builtin",
+            "language": v.language,
+            "engine": v.engine,
+            "neural": v.neural,
+            "gender": v.gender,
+            "accent": v.accent,
+        }
         for v in services.speaker.builtin().values()
     ]
     at = now()
     for record in services.store.models_with_status("ready"):
         if visible_status(record, at) == "ready":
             voices.append(
-                {"voice_id": record.voice_id, "name": record.name, "kind": "custom", "language": services.speaker.language(record)}
+                {
+                    "voice_id": record.voice_id,
+                    "name": record.name,
+                    "kind": "custom",
+                    "language": services.speaker.language(record),
+                    **services.speaker.describe(record),
+                }
             )
     return JSONResponse({"voices": voices})
 
@@ -286,8 +301,10 @@ async def text_to_speech(request: Request) -> Response:
         raise ApiError(
             400, "unsupported_output_format", f'"format" must be one of {", ".join(OUTPUT_FORMATS)} (mp3 by default).'
         )
-    audio = await run_in_threadpool(services.speaker.speak, text, voice, fmt, now())
-    return Response(audio, media_type=MEDIA_TYPES[fmt])
+    audio = await run_in_threadpool(services.speaker.speak_stream, text, voice, fmt, now())
+    if isinstance(audio, bytes):
+        return Response(audio, media_type=MEDIA_TYPES[fmt])
+    return StreamingResponse(audio, media_type=MEDIA_TYPES[fmt])
 
 
 # -- the sample "CDN" ------------------------------------------------------------

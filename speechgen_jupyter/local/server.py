@@ -132,6 +132,29 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+#: The default clone fitting budget; with the clone's fixed costs a model is ready in about a minute.
+DEFAULT_CLONE_SECONDS = 50.0
+MAX_CLONE_SECONDS = 600.0
+
+
+def _clone_seconds(value: float | None) -> float:
+    """The fitting budget asked for, else SPEECHGEN_LOCAL_CLONE_SECONDS, else the default; ValueError if unusable."""
+    import math
+    import os
+
+    if value is None:
+        raw = os.environ.get("SPEECHGEN_LOCAL_CLONE_SECONDS", "").strip()
+        if not raw:
+            return DEFAULT_CLONE_SECONDS
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"SPEECHGEN_LOCAL_CLONE_SECONDS must be a number of seconds, not {raw!r}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not 0 <= value <= MAX_CLONE_SECONDS:
+        raise ValueError(f"clone_seconds must be a number from 0 to {MAX_CLONE_SECONDS:.0f}, not {value!r}")
+    return float(value)
+
+
 def start(
     *,
     host: str = "127.0.0.1",
@@ -142,6 +165,7 @@ def start(
     page_only: bool = False,
     transition: Any = None,
     faults: Any = None,
+    clone_seconds: float | None = None,
     log_level: str = "warning",
     header_timeout: float | None = None,
     body_timeout: float | None = None,
@@ -162,6 +186,10 @@ def start(
     - `header_timeout`, `body_timeout`: seconds a client may take to send a request's head, and
       between two pieces of its body (defaults in limits.py); past them the connection is closed,
       or the request refused with 408.
+    - `clone_seconds`: how long a clone's fit on a neural voice may search for a voice nearer the
+      sample (default 50 s, or SPEECHGEN_LOCAL_CLONE_SECONDS; so a clone is ready in about a minute,
+      as the page's `estimated_completion` shows). Tests and demos may ask for a few seconds, or 0
+      (nearest voice and measured pitch, formants and rate only).
     """
     import uvicorn
 
@@ -179,6 +207,7 @@ def start(
         page_only=page_only,
         transition=Transition.parse(transition),
         faults=FaultConfig.parse(faults),
+        clone_seconds=_clone_seconds(clone_seconds),
     )
     if header_timeout is not None:
         options.header_timeout = _positive(header_timeout, "header_timeout")

@@ -36,6 +36,8 @@ class Options:
     #: Seconds a client may take over a request's head, and between two pieces of its body.
     header_timeout: float = HEADER_TIMEOUT_SECONDS
     body_timeout: float = BODY_IDLE_TIMEOUT_SECONDS
+    #: Seconds a neural clone's fit may search for (see `start(clone_seconds=...)`).
+    clone_seconds: float = 50.0
 
 
 class Services:
@@ -47,7 +49,7 @@ class Services:
         self.faults = FaultInjector(options.faults)
         self._transition = options.transition
         self._transition_lock = threading.Lock()
-        self.worker = CloneWorker(self.store, self.blobs, CostModel(self.store))
+        self.worker = CloneWorker(self.store, self.blobs, CostModel(self.store), clone_seconds=options.clone_seconds)
         self.speaker = Speaker(self.store)
 
     @property

@@ -49,7 +49,8 @@ class _Job:
 
 
 class CloneWorker:
-    def __init__(self, store: Store, blobs: Blobs, costs: CostModel) -> None:
+    def __init__(self, store: Store, blobs: Blobs, costs: CostModel, clone_seconds: float = 50.0) -> None:
+        self.clone_seconds = clone_seconds
         self._store = store
         self._blobs = blobs
         self.costs = costs
@@ -103,16 +104,25 @@ class CloneWorker:
             self._queue.append(_Job(model_id, audio_seconds, enhance, audio))
             self._lock.notify_all()
 
+    def _predict(self, audio_seconds: float, enhance: bool) -> float:
+        """Seconds one clone takes: its measured fixed and per-second costs plus the fitting budget."""
+        return self.costs.predict(audio_seconds, enhance) + self._budget()
+
+    def _budget(self) -> float:
+        from .engine import neural_voices
+
+        return self.clone_seconds if neural_voices() else 0.0
+
     def estimate_completion(self, audio_seconds: float, enhance: bool) -> float:
         """When a model queued now would be ready: the work ahead of it plus its own."""
         with self._lock:
-            ahead = sum(self.costs.predict(j.audio_seconds, j.enhance) for j in self._queue)
+            ahead = sum(self._predict(j.audio_seconds, j.enhance) for j in self._queue)
             if self._warming:
                 ahead += WARM_UP_SECONDS
             if self._running is not None:
                 job, started = self._running
-                ahead += max(self.costs.predict(job.audio_seconds, job.enhance) - (time.monotonic() - started), 0.0)
-        return now() + ahead + self.costs.predict(audio_seconds, enhance)
+                ahead += max(self._predict(job.audio_seconds, job.enhance) - (time.monotonic() - started), 0.0)
+        return now() + ahead + self._predict(audio_seconds, enhance)
 
     def state(self) -> dict[str, Any]:
         with self._lock:
@@ -188,6 +198,7 @@ class CloneWorker:
             )
             return
         started = time.monotonic()
+        budget = self._budget()
         try:
             voice_id, profile_json, tokens = self._clone(record, job.audio)
         except Exception as exc:
@@ -200,7 +211,8 @@ class CloneWorker:
             self._store.mark_failed(job.model_id, "clone_failed", f"Cloning failed: {exc}", now())
             return
         if self._store.mark_ready(job.model_id, voice_id, profile_json, now()):
-            self.costs.observe(record.sample_seconds, record.enhance, time.monotonic() - started)
+            # What the clone cost beyond its fitting budget (the search always spends all of it).
+            self.costs.observe(record.sample_seconds, record.enhance, max(time.monotonic() - started - budget, 0.0))
         else:
             # Deleted while we worked: the demo renderings we wrote belong to nobody.
             self._blobs.remove(None, tokens)
@@ -215,7 +227,11 @@ class CloneWorker:
             audio = engine.reference_audio(self._blobs.upload_path(record.sample_file))
         if record.enhance:
             audio = engine.enhance(audio)
-        profile = engine.build_profile(audio)
+        if engine.neural_voices():
+            # On the nearest neural voice, searched toward the sample within the budget (about a minute).
+            profile: Any = engine.fit_neural(audio, self.clone_seconds)
+        else:
+            profile = engine.build_profile(audio)  # espeak only: the neural packages are not installed
         samples = self._store.samples_for([record.model_id])[record.model_id]
         for sample in samples:
             pcm, rate = engine.synthesize(sample.text, profile)

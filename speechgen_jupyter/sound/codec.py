@@ -11,12 +11,13 @@ only NumPy.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-__all__ = ["OUTPUT_FORMATS", "encode", "resample"]
+__all__ = ["OUTPUT_FORMATS", "STREAMABLE_FORMATS", "encode", "encode_stream", "resample"]
 
 #: What `encode` writes (and text-to-speech can return).
 OUTPUT_FORMATS = ("mp3", "wav", "ogg", "flac")
@@ -134,3 +135,76 @@ def encode(samples: np.ndarray, sample_rate: int, fmt: str, *, bit_rate: int | N
         for packet in stream.encode(None):
             container.mux(packet)
     return buf.getvalue()
+
+
+class _Sink:
+    """A write-only, non-seekable file for PyAV: what the muxer wrote since the last `take`.
+
+    Non-seekable on purpose: the MP3 muxer then writes no Xing header (it
+    would seek back to the start to fill one in), so every byte handed on
+    is final the moment it is written.
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        out, self._parts = b"".join(self._parts), []
+        return out
+
+
+#: Formats that `encode_stream` can hand on piece by piece (frame-based, no header that needs the length).
+STREAMABLE_FORMATS = ("mp3",)
+
+
+def encode_stream(parts: Iterator[np.ndarray], sample_rate: int, fmt: str = "mp3") -> Iterator[bytes]:
+    """Encode float32 mono arrays as one MP3, yielding the bytes each array completes.
+
+    For a long text spoken sentence by sentence: the first sentence's audio
+    is on the wire while the next is synthesized. The result is one valid
+    CBR MP3 (no Xing header: its length is not known in advance).
+    """
+    import av
+
+    if fmt not in STREAMABLE_FORMATS:
+        raise ValueError(f"{fmt!r} cannot be streamed; choose one of {', '.join(STREAMABLE_FORMATS)}")
+    muxer, codec, rates, options = _ENCODERS[fmt]
+    rate = int(sample_rate)
+    target = rate
+    if rates is not None and rate not in rates:
+        higher = [r for r in rates if r >= rate]
+        target = higher[0] if higher else rates[-1]
+    sink = _Sink()
+    with av.open(sink, mode="w", format=muxer) as container:  # type: ignore[call-overload]
+        stream = container.add_stream(codec, rate=target, options=options)
+        stream.layout = "mono"
+        stream.time_base = Fraction(1, target)
+        stream.bit_rate = _BIT_RATES[fmt]
+        pts = 0
+        for part in parts:
+            samples = _as_mono_float(part)
+            np.clip(samples, -1.0, 1.0, out=samples)
+            if target != rate:
+                samples = resample(samples, rate, target)
+            frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="flt", layout="mono")
+            frame.sample_rate = target
+            frame.pts = pts
+            frame.time_base = Fraction(1, target)
+            pts += samples.size
+            for packet in stream.encode(frame):
+                container.mux(packet)
+            chunk = sink.take()
+            if chunk:
+                yield chunk
+        for packet in stream.encode(None):
+            container.mux(packet)
+    chunk = sink.take()
+    if chunk:
+        yield chunk

@@ -108,9 +108,29 @@ def test_voices_lists_builtins_with_the_spec_shape(api: httpx.Client) -> None:
     voices = api.get("/v1/voices").json()["voices"]
     assert len(voices) >= 2
     for v in voices:
-        assert set(v) == {"voice_id", "name", "kind", "language"}
+        assert set(v) == {"voice_id", "name", "kind", "language", "engine", "neural", "gender", "accent"}
         assert v["kind"] == "builtin" and v["language"] == "en"
+        assert v["engine"] in ("hibari", "piper", "espeak") and v["neural"] is (v["engine"] != "espeak")
+        assert v["gender"] in ("female", "male") and v["accent"] in ("en-US", "en-GB")
+        assert v["name"].endswith("(neural)" if v["neural"] else "(espeak)")
     assert len({v["voice_id"] for v in voices}) == len(voices)
+    # The natural voices first, a female and a male one; the espeak ones stay, by their old ids.
+    assert [(v["voice_id"], v["gender"]) for v in voices[:2]] == [("en-us-heart", "female"), ("en-us-joe", "male")]
+    assert {"en-us-male-1", "en-us-female-1", "en-gb-male-1"} <= {v["voice_id"] for v in voices}
+
+
+def test_long_mp3_from_a_neural_voice_is_streamed_sentence_by_sentence(api: httpx.Client) -> None:
+    from speechgen_jupyter.local.engine import decode
+
+    text = "This is the first sentence. Here comes a second one. And a third, to end with."
+    with api.stream("POST", "/v1/text-to-speech", json={"text": text, "voice": "en-us-heart"}) as r:
+        assert r.status_code == 200 and r.headers["content-type"] == "audio/mpeg"
+        assert "content-length" not in r.headers  # chunked: sent as it is made
+        pieces = [chunk for chunk in r.iter_raw() if chunk]
+    body = b"".join(pieces)
+    assert len(pieces) >= 2
+    audio = decode(body)
+    assert audio.container == "mp3" and 3.0 < audio.duration < 9.0
 
 
 @pytest.mark.parametrize(("fmt", "media_type"), [("mp3", "audio/mpeg"), ("wav", "audio/wav"), ("ogg", "audio/ogg"), ("flac", "audio/flac")])

@@ -80,7 +80,13 @@ def test_text_to_speech_with_the_clone_counts_usage(api: httpx.Client, ready_mod
 def test_voices_lists_the_ready_clone(api: httpx.Client, ready_model: dict) -> None:
     voices = api.get("/v1/voices").json()["voices"]
     custom = [v for v in voices if v["voice_id"] == ready_model["model"]["voice_id"]]
-    assert custom == [{"voice_id": ready_model["model"]["voice_id"], "name": "Narrator", "kind": "custom", "language": "en"}]
+    # Built on a neural voice: the engine and the base voice's sex and accent come with it.
+    assert custom == [
+        {
+            "voice_id": ready_model["model"]["voice_id"], "name": "Narrator", "kind": "custom", "language": "en",
+            "engine": "piper", "neural": True, "gender": "male", "accent": "en-US",
+        }
+    ]  # fmt: skip
 
 
 def test_two_reference_speakers_give_clearly_different_clones(api: httpx.Client, speech_mp3: bytes, other_speech_mp3: bytes) -> None:

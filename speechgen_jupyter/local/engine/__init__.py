@@ -2,8 +2,9 @@
 
 Everything the local Speechgen-compatible server needs to turn uploads into
 voices and text into audio, with wheels only (PyAV, libespeak-ng through
-espeakng-loader, Praat through parselmouth, Silero VAD lite) and no download
-at run time. Importing this package is cheap: the native libraries load on
+espeakng-loader, Praat through parselmouth, Silero VAD lite, and for the
+neural voices onnxruntime with hibari-tts and Piper's joe voice) and no
+download at run time. Importing this package is cheap: the native libraries load on
 first use.
 """
 
@@ -21,8 +22,18 @@ from .codec import (
     encode,
 )
 from .enhance import enhance
-from .synthesis import synthesize
-from .voices import BuiltinVoice, VoiceProfile, builtin_voices, get_builtin_voice
+from .fitting import fit_neural
+from .synthesis import sample_rate, stream, synthesize
+from .voices import (
+    BuiltinVoice,
+    NeuralProfile,
+    VoiceProfile,
+    builtin_voices,
+    espeak_voices,
+    get_builtin_voice,
+    neural_voices,
+    profile_from_dict,
+)
 
 __all__ = [
     "ACCEPTED_CONTAINERS",
@@ -32,9 +43,16 @@ __all__ = [
     "build_profile",
     "reference_audio",
     "enhance",
+    "fit_neural",
     "warm_up",
     "VoiceProfile",
+    "NeuralProfile",
+    "profile_from_dict",
     "builtin_voices",
+    "espeak_voices",
+    "neural_voices",
+    "sample_rate",
+    "stream",
     "get_builtin_voice",
     "synthesize",
     "DecodedAudio",

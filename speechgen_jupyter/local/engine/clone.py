@@ -29,7 +29,7 @@ from . import espeak
 from .analysis import VoiceMeasure, formant_ratio, measure
 from .codec import AudioSource, DecodedAudio, decode, resample
 from .texts import FIT_TEXT
-from .voices import BuiltinVoice, VoiceProfile, builtin_voices
+from .voices import BuiltinVoice, VoiceProfile, espeak_voices
 
 __all__ = ["ProfileError", "build_profile", "builtin_measures", "reference_audio", "FitReport"]
 
@@ -77,12 +77,12 @@ last_fit: FitReport | None = None
 
 
 def builtin_measures() -> dict[str, VoiceMeasure]:
-    """Every built-in voice measured reading FIT_TEXT (once per process, ~1 s)."""
+    """Every espeak voice measured reading FIT_TEXT (once per process, ~1 s)."""
     global _builtin_measures
     with _cache_lock:
         if _builtin_measures is None:
             out = {}
-            for voice in builtin_voices():
+            for voice in espeak_voices():
                 x, rate = espeak.synth(FIT_TEXT, voice.spec())
                 out[voice.voice_id] = measure(x, rate)
             _builtin_measures = out
@@ -158,7 +158,7 @@ def build_profile(audio: DecodedAudio) -> VoiceProfile:
     target_syll = ref.syllable_rate if math.isfinite(ref.syllable_rate) and ref.syllable_rate > 0 else None
 
     measures = builtin_measures()
-    voices = {v.voice_id: v for v in builtin_voices()}
+    voices = {v.voice_id: v for v in espeak_voices()}
     scored = sorted((_distance(ref, m) + (vid,) for vid, m in measures.items()), key=lambda t: t[0])
     _, ratio, match, base_id = scored[0]
     base = voices[base_id]
@@ -239,6 +239,8 @@ def warm_up() -> None:
     A server calls this once at start-up, off the request path.
     """
     from .vad import speech_seconds
+    from .voices import neural_voices
 
-    builtin_measures()
+    if not neural_voices():  # the espeak clone needs them; a neural clone measures its voices on first use
+        builtin_measures()
     speech_seconds(np.zeros(16_000, np.float32), 16_000)

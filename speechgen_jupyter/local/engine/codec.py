@@ -21,7 +21,7 @@ from typing import IO, Any, Union
 import numpy as np
 
 # Shared with the client, which prepares samples before upload (see sound/codec.py).
-from ...sound.codec import OUTPUT_FORMATS, encode, resample
+from ...sound.codec import OUTPUT_FORMATS, STREAMABLE_FORMATS, encode, encode_stream, resample
 
 __all__ = [
     "AudioDecodeError",
@@ -34,6 +34,8 @@ __all__ = [
     "AudioStream",
     "decode",
     "encode",
+    "encode_stream",
+    "STREAMABLE_FORMATS",
     "open_audio",
     "resample",
     "sniff_container",

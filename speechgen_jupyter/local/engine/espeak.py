@@ -29,13 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["EspeakError", "EspeakVoiceSpec", "synth", "sample_rate", "data_path"]
+__all__ = ["EspeakError", "EspeakVoiceSpec", "synth", "phonemes", "sample_rate", "data_path"]
 
 # espeak_AUDIO_OUTPUT / options / parameters / flags from speak_lib.h
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INITIALIZE_DONT_EXIT = 0x8000
 _RATE, _VOLUME, _PITCH, _RANGE, _PUNCTUATION, _CAPITALS, _WORDGAP = 1, 2, 3, 4, 5, 6, 7
 _CHARS_UTF8 = 1
+_PHONEMES_IPA = 0x02
 _POS_CHARACTER = 1
 
 #: espeak's accepted speaking rates (words per minute).
@@ -120,6 +121,8 @@ class _Library:
             ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
         ]  # fmt: skip
         lib.espeak_Synth.restype = ctypes.c_int
+        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
         self.data_path = espeakng_loader.get_data_path()
         rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, self.data_path.encode(), _INITIALIZE_DONT_EXIT)
         if rate <= 0:
@@ -219,15 +222,9 @@ def synth(text: str, spec: EspeakVoiceSpec) -> tuple[np.ndarray, int]:
     even with its random seed fixed), so tests compare measurements, not bytes.
     """
     lib = _get()
-    path = _voice_file(lib, spec)
     data = text.encode("utf-8")
     with _LOCK:
-        if lib.loaded_voice != path:
-            status = lib.lib.espeak_SetVoiceByFile(path.encode())
-            if status != 0:
-                lib.loaded_voice = None
-                raise EspeakError(f"espeak could not load voice {spec} (status {status})")
-            lib.loaded_voice = path
+        _load_voice(lib, spec)
         rate = int(round(min(max(spec.rate_wpm, MIN_RATE_WPM), MAX_RATE_WPM)))
         for param, value in ((_RATE, rate), (_VOLUME, 100), (_PITCH, 50), (_RANGE, 50), (_PUNCTUATION, 0), (_CAPITALS, 0), (_WORDGAP, 0)):
             lib.lib.espeak_SetParameter(param, value, 0)
@@ -238,3 +235,34 @@ def synth(text: str, spec: EspeakVoiceSpec) -> tuple[np.ndarray, int]:
         raise EspeakError(f"espeak_Synth failed (status {status})")
     pcm = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
     return (pcm.astype(np.float32) / 32768.0), lib.sample_rate
+
+
+def _load_voice(lib: _Library, spec: EspeakVoiceSpec) -> None:
+    """Make `spec` espeak's current voice (call under `_LOCK`)."""
+    path = _voice_file(lib, spec)
+    if lib.loaded_voice != path:
+        status = lib.lib.espeak_SetVoiceByFile(path.encode())
+        if status != 0:
+            lib.loaded_voice = None
+            raise EspeakError(f"espeak could not load voice {spec} (status {status})")
+        lib.loaded_voice = path
+
+
+def phonemes(text: str, language: str = "gmw/en-US") -> str:
+    """espeak-ng's IPA reading of `text` (one clause at a time, joined by spaces), as Piper voices expect.
+
+    espeak drops the punctuation between clauses; the caller keeps it
+    (`piper.phonemize` splits at punctuation first and adds it back).
+    """
+    lib = _get()
+    data = ctypes.create_string_buffer(text.encode("utf-8") + b"\0")
+    pointer = ctypes.c_void_p(ctypes.addressof(data))
+    parts: list[str] = []
+    with _LOCK:
+        _load_voice(lib, EspeakVoiceSpec(language=language))
+        # espeak advances the pointer past each clause and sets it to NULL at the end.
+        while pointer.value:
+            got = lib.lib.espeak_TextToPhonemes(ctypes.byref(pointer), _CHARS_UTF8, _PHONEMES_IPA)
+            if got:
+                parts.append(got.decode("utf-8", "replace").strip())
+    return " ".join(p for p in parts if p)

@@ -9,7 +9,7 @@ so its pitch and syllable statistics look like ordinary read speech.
 
 from __future__ import annotations
 
-__all__ = ["FIT_TEXT", "DEMO_TEXT", "READING_PASSAGES"]
+__all__ = ["FIT_TEXT", "SCORE_TEXT", "DEMO_TEXT", "READING_PASSAGES"]
 
 #: Read by every voice when it is profiled or fitted (about 12 s at 175 wpm).
 FIT_TEXT = (
@@ -42,4 +42,12 @@ READING_PASSAGES = (
     "taken every hour at thousands of stations across the world and fed into large computer models.",
     "The recipe was simple enough: flour, water, salt and a little yeast, mixed in the evening and "
     "left to rise slowly overnight in a cool corner of the kitchen.",
+)
+
+#: What a neural clone's candidates read to be scored against the sample by the
+#: speaker encoder (about 8 s): in neither FIT_TEXT nor the benchmarks' sentences,
+#: so the benchmarks judge a fit on text it was not chosen on.
+SCORE_TEXT = (
+    "Every morning the baker opens his shop before the sun comes up. "
+    "He says that fresh bread, warm coffee and a friendly word are the best way to start a day."
 )
