@@ -84,7 +84,7 @@ def connect_local(*, announce: bool = False, **start_options: Any) -> Client:
             mode = " (page-only)" if _local.page_only else ""
             print(
                 f"speechgen_jupyter: no {C.API_KEY_ENV} set, so using the local Speechgen server{mode} at "
-                f"{_local.base_url} (offline voices that approximate a sample's pitch, formants and pace)."
+                f"{_local.base_url} (offline voices; a clone is a built-in voice moved toward the sample's pitch, formants and pace)."
             )
         return client
 

@@ -42,9 +42,9 @@ def wait_settled(api: httpx.Client, model_id: str, deadline: float = 60.0) -> di
 class Cli:
     """The server as a separate process, exactly as `python -m speechgen_jupyter.local` runs it."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *extra: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "speechgen_jupyter.local", "--port", "0", "--data-dir", str(data_dir), "--api-key", KEY],
+            [sys.executable, "-m", "speechgen_jupyter.local", "--port", "0", "--data-dir", str(data_dir), "--api-key", KEY, *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -121,6 +121,33 @@ def test_sigkill_while_cloning_comes_back_and_finishes(tmp_path: Path, long_spee
         assert model["voice_id"] and httpx.get(model["samples"][0]["audio_url"]).status_code == 200
     assert restarted.client.get(f"/v1/models/{ready_before}").json()["status"] == "ready"
     assert files_under(data, "tmp") == []
+
+
+def test_sigkill_mid_fit_restarts_the_fit_and_it_ends_ready_within_the_new_budget(
+    tmp_path: Path, speech_mp3: bytes, cli_servers: list[Cli]
+) -> None:
+    data = tmp_path / "data"
+    server = Cli(data, "--admin", "--clone-seconds", "60")
+    cli_servers.append(server)
+    created = clone(server.client, speech_mp3, "Killed mid-fit").json()
+    # The worker is fitting this model: a 60 s search that the kill interrupts.
+    end = time.monotonic() + 30
+    while server.client.get("/_admin/state").json()["worker"]["running"] != created["model_id"]:
+        assert time.monotonic() < end, "the worker never started the fit"
+        time.sleep(0.05)
+    time.sleep(1.0)
+    assert server.client.get(f"/v1/models/{created['model_id']}").json()["status"] == "processing"
+    server.kill()
+
+    started = time.monotonic()
+    restarted = Cli(data, "--clone-seconds", "1")
+    cli_servers.append(restarted)
+    model = wait_settled(restarted.client, created["model_id"])
+    assert model["status"] == "ready", model  # the fit ran again from the start, not stuck
+    assert time.monotonic() - started < 30, "the restarted fit used the new 1 s budget, not the old minute"
+    assert httpx.get(model["samples"][0]["audio_url"]).status_code == 200
+    spoken = restarted.client.post("/v1/text-to-speech", json={"text": "Back after the crash.", "voice": model["voice_id"]})
+    assert spoken.status_code == 200 and len(spoken.content) > 1000
 
 
 def test_sigkill_with_the_sample_gone_marks_the_model_failed_with_a_reason(tmp_path: Path, long_speech: bytes, cli_servers: list[Cli]) -> None:

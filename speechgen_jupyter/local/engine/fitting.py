@@ -11,7 +11,11 @@ ready about when the page's `estimated_completion` says):
 1. Measure the sample once: its d-vector (`speaker`), and Praat's pitch
    median and spread, syllable rate and spectral envelope (`analysis`).
 2. Each neural voice is measured once per process the same way, reading a
-   fixed text; the nearest by d-vector cosine is the base.
+   fixed text; the nearest by d-vector cosine among the voices in the
+   sample's pitch register (within `REGISTER` of its median pitch) is the
+   base, and only voices in that register are searched. Why the register too: this encoder hears timbre more than pitch,
+   and ranked an espeak bass at 74 Hz nearer the female voice than the male
+   one (measured); an octave's move breaks a voice up.
 3. The first candidate moves the base by what Praat measured (pitch and
    spread ratios, the envelope stretch that lines the formants up, the
    syllable-rate ratio); then a random local search around the best so far,
@@ -48,6 +52,8 @@ __all__ = ["fit_neural", "FitProgress", "LIMITS"]
 #: How far a clone may move from its base: beyond these the voice breaks up.
 LIMITS = {"pitch": (0.55, 1.8), "spread": (0.5, 2.0), "formant": (0.85, 1.18), "speed": (0.7, 1.45)}
 _RATE = 16_000
+#: A voice is in the sample's register when its median pitch is within this factor of the sample's.
+REGISTER = 1.5
 #: Piper re-synthesizes for each speed; speeds are rounded to this step so renderings are reused.
 _SPEED_STEP = 0.04
 
@@ -170,7 +176,14 @@ def fit_neural(
     bases = _bases_measured()
     if not bases:
         raise RuntimeError("no neural voice is installed to build the clone on")
-    bases.sort(key=lambda b: -speaker.similarity(vector, b.vector))
+    def rank(b: _Base) -> tuple[bool, float]:
+        outside = abs(math.log(ref.pitch_hz / b.measure.pitch_hz)) > math.log(REGISTER)
+        return outside, -speaker.similarity(vector, b.vector)
+
+    bases.sort(key=rank)
+    # Only voices in the register compete (all of them when none is): the encoder, asked alone, preferred
+    # the male voice pitched up 1.8 times for a female sample, which no listener would (measured).
+    bases = [b for b in bases if not rank(b)[0]] or bases
     deadline = started + max(budget, 0.0)
 
     # The base voices as they are, and each moved by what Praat measured.
