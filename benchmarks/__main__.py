@@ -45,6 +45,7 @@ SUITES: dict[str, tuple[str, str]] = {
     "audio": ("benchmarks.bench_audio", "Sample checks (issue 15)"),
     "samples": ("benchmarks.bench_samples", "Sample report (issue 13)"),
     "selection": ("benchmarks.bench_selection", "Sample selection in the browser (issue 13)"),
+    "voices": ("benchmarks.bench_voices", "Neural voices and clones (issue 14)"),
 }
 
 

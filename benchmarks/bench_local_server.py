@@ -2,7 +2,9 @@
 
 - Text-to-speech real-time factor with a cloned voice, MP3 encoding included (aim <= 0.05):
   request time over seconds of audio returned, through HTTP; the engine alone alongside.
-- Cloning a 60 s sample, upload to ready (aim <= 3 s).
+- Cloning a 60 s sample, upload to ready (aim <= 3 s), with no fitting search (`--clone-seconds 0`:
+  analysis, the nearest voice, one scored move and the demo sample; bench_voices measures a real
+  fit's minute).
 - Peak memory a 10 MB upload adds to the server process (aim <= ~2x the file), and that an
   11 MB upload is refused without the server reading it all.
 - Requests per second for GET /v1/models/{id} and short text-to-speech under 8 concurrent clients.

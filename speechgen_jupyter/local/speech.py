@@ -128,7 +128,7 @@ class Speaker:
         return data
 
     def speak_stream(self, text: str, voice_id: str, fmt: str, at: float) -> bytes | Iterator[bytes]:
-        """Like `speak`, but MP3 from a neural voice comes as an iterator of bytes, sentence by sentence.
+        """Like `speak`, but MP3 of several sentences from a neural voice comes as an iterator of bytes, sentence by sentence.
 
         The first sentence is synthesized here (errors are still ApiErrors);
         the iterator does the rest as it is consumed (Starlette runs it on
@@ -146,11 +146,18 @@ class Speaker:
             first = next(parts)
         except (ValueError, StopIteration):
             raise self._nothing_to_speak() from None
+        second = next(parts, None)
         if record is not None:
             self._store.increment_usage(record.model_id)
+        if second is None:
+            # One sentence: a whole file, with the MP3 Info frame (exact length, gapless joins) a stream cannot have.
+            from .engine import encode
+
+            return encode(first, sample_rate(voice), fmt)
 
         def sentences() -> Iterator[Any]:
             yield first
+            yield second
             try:
                 yield from parts
             except ValueError:
