@@ -82,6 +82,8 @@ def binder_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         JUPYTER_DATA_DIR=str(home / "jupyter-data"),
         JUPYTER_RUNTIME_DIR=str(home / "jupyter-runtime"),
         IPYTHONDIR=str(home / "ipython"),
+        # binder/start's server fits clones with no search: this checks the session, not the fit (tests/local does).
+        SPEECHGEN_LOCAL_CLONE_SECONDS="0",
     )
     if (BINDER / "postBuild").exists():
         _run([str(BINDER / "postBuild")], cwd=ROOT, env=env, timeout=600)

@@ -78,6 +78,9 @@ def run_tutorials(work: Path, notebooks: Iterable[Path] = TUTORIALS, *, page_onl
     env["SPEECHGEN_CACHE_DIR"] = str(work / "_user" / "cache")
     if page_only:
         env["SPEECHGEN_LOCAL_PAGE_ONLY"] = "1"
+    # Every tutorial clones: with no fitting search (a newcomer's server searches ~50 s per clone,
+    # which would only add a fixed wait here; the search is tested in tests/local).
+    env["SPEECHGEN_LOCAL_CLONE_SECONDS"] = "0"
     env["NBVAL_CAPTURE_DIR"] = str(captured)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugin_dir), env.get("PYTHONPATH")]))
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
