@@ -11,6 +11,7 @@ import pytest
 import speechgen_jupyter as sg
 
 from fakes import MODEL, Recorder
+from speechgen_jupyter._operations import list_models_page, list_voices
 
 
 @pytest.mark.parametrize(
@@ -65,14 +66,23 @@ def test_a_voice_whose_id_is_not_a_string_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "body", "named"),
+    ("call", "body", "named"),
     [
-        ("list_models", {"models": "x", "next_cursor": None}, "'models' is str, not a list"),
-        ("list_models", {"next_cursor": None}, "'models' is missing"),
-        ("list_models", {"models": [], "next_cursor": {"after": 1}}, "'next_cursor' is dict"),
-        ("list_voices", {"voices": {"en": "x"}}, "'voices' is dict, not a list"),
+        (lambda: list_models_page(None, 100), {"models": "x", "next_cursor": None}, "'models' is str, not a list"),
+        (lambda: list_models_page(None, 100), {"next_cursor": None}, "'models' is missing"),
+        (lambda: list_models_page(None, 100), {"models": [], "next_cursor": {"after": 1}}, "'next_cursor' is dict"),
+        (list_voices, {"voices": {"en": "x"}}, "'voices' is dict, not a list"),
     ],
 )
-def test_a_listing_of_the_wrong_shape_is_refused_not_taken_for_empty(make_client, method, body, named) -> None:
+def test_a_listing_of_the_wrong_shape_is_refused_not_taken_for_empty(call, body, named) -> None:
+    """The parser never reads a broken listing as "no models"; the client then treats such a 2xx as a server
+    without our listing and falls back to its record (issue 11's rule, in _extras.is_absent)."""
+    response = httpx.Response(200, json=body, request=httpx.Request("GET", "https://api.speechgen.test/v1/models"))
     with pytest.raises(sg.UnexpectedResponseError, match=named):
-        getattr(make_client(Recorder(httpx.Response(200, json=body))), method)()
+        call().parse(response)
+
+
+def test_a_server_answering_its_listing_with_the_wrong_shape_falls_back_to_the_record(make_client) -> None:
+    client = make_client(Recorder(httpx.Response(200, json={"models": "x", "next_cursor": None})))
+    assert client.list_models() == []  # nothing made through this client yet: the record is empty
+    assert client.extras.model_listing is False, "taken for a server without the listing, not for an empty one"
