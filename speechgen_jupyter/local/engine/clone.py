@@ -1,4 +1,8 @@
-"""Clone a voice: measure the sample, pick the nearest built-in voice, fit espeak.
+"""Clone a voice on espeak: measure the sample, pick the nearest espeak voice, fit it.
+
+The server builds clones on its neural voices (`fitting.fit_neural`) when
+their packages are installed; this is the clone it makes without them, and
+the "espeak clone" the benchmarks compare the neural one with.
 
 What a clone carries: the reference's pitch (median and spread), its formant
 scale (vocal-tract length) and its speaking rate, on the built-in voice whose
