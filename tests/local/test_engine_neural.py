@@ -19,7 +19,6 @@ from speechgen_jupyter.local.engine import (
     builtin_voices,
     decode,
     encode,
-    get_builtin_voice,
     neural_voices,
     stream,
     synthesize,
@@ -130,6 +129,3 @@ def test_without_the_neural_packages_the_espeak_voices_serve() -> None:
     assert result["missing"] == 404  # absent, not broken
     assert result["loaded"] == []
 
-
-def test_an_unknown_neural_id_is_none_only_when_missing() -> None:
-    assert get_builtin_voice("en-us-heart") is not None and get_builtin_voice("en-us-joe") is not None
