@@ -46,7 +46,10 @@ class _Model:
         self.ids: dict[str, list[int]] = config["phoneme_id_map"]
         inference = config.get("inference", {})
         self.noise_scale = float(inference.get("noise_scale", 0.667))
-        self.noise_w = float(inference.get("noise_w", 0.8))
+        # No noise in the duration predictor: VITS samples it inside the graph, unseeded, so with the
+        # voice's 0.8 the same text came out up to 0.2 s longer or shorter from one request to the next
+        # (measured), and a caller comparing two renderings of one text could not trust either length.
+        self.noise_w = 0.0
         self.sample_rate = int(config["audio"]["sample_rate"])
         self.session = session(model_path())
 
@@ -117,8 +120,8 @@ def _render(phonemes: str, speed: float) -> np.ndarray:
 def stream(text: str, shape: Shape = Shape(), seed: int | None = 0) -> Iterator[np.ndarray]:
     """float32 audio at `SAMPLE_RATE`, one array per sentence.
 
-    VITS samples noise inside the graph, so `seed` cannot fix it: the same
-    text differs slightly from call to call (durations by a few per cent).
+    VITS samples its audio noise inside the graph, so `seed` cannot fix the
+    waveform; durations are fixed (no duration noise, see `_Model`).
     """
     from .reshape import reshape
 
