@@ -228,7 +228,7 @@ class Studio(widgets.VBox):
             note = f"{note} Track one made elsewhere by its model id, below."
             self.table.empty_text = "No voice models made or tracked from this computer yet: clone one below, or track one."
         self.extras_note.value = (
-            f"<div class='sg-extras-line' style='opacity:.7;font-size:smaller'>{html.escape(note)}</div>" if note else ""
+            f"<div class='sg-extras-line' style='opacity:.7;font-size:smaller;line-height:1.4'>{html.escape(note)}</div>" if note else ""
         )
 
     def _on_pick(self, change: dict[str, Any]) -> None:

@@ -57,6 +57,20 @@ def speechgen(_browser_available: None) -> Iterator[LocalServer]:
         yield server
 
 
+@pytest.fixture(scope="package")
+def page_only_speechgen(speechgen: LocalServer) -> Iterator[LocalServer]:
+    """A second server with only what Speechgen's page documents, behind the same key: a kernel switches to it
+    by its URL alone (SPEECHGEN_TEST_PAGE_ONLY_URL), with no key in the notebook."""
+    with start(page_only=True, api_key=speechgen.api_key, transition="immediate") as server:
+        yield server
+
+
+@pytest.fixture(scope="package")
+def kernel_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The kernels' data folder (their record of the models they made), which a test can read and write too."""
+    return tmp_path_factory.mktemp("kernel-data")
+
+
 class Admin:
     def __init__(self, server: LocalServer) -> None:
         self.http = httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {server.api_key}"}, timeout=30)
@@ -74,11 +88,22 @@ def admin(speechgen: LocalServer) -> Iterator[Admin]:
 
 
 @pytest.fixture(scope="package", params=["lab", "notebook"])
-def jupyter(request: pytest.FixtureRequest, speechgen: LocalServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
+def jupyter(
+    request: pytest.FixtureRequest,
+    speechgen: LocalServer,
+    page_only_speechgen: LocalServer,
+    kernel_data: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[JupyterServer]:
     """JupyterLab, then Notebook 7: each started once, on loopback, with isolated dirs; stopped with its kernels."""
     home = tmp_path_factory.mktemp(f"{request.param}-home")
     root = tmp_path_factory.mktemp(f"{request.param}-root")
-    env = {"SPEECHGEN_BASE_URL": speechgen.base_url, "SPEECHGEN_API_KEY": speechgen.api_key}
+    env = {
+        "SPEECHGEN_BASE_URL": speechgen.base_url,
+        "SPEECHGEN_API_KEY": speechgen.api_key,
+        "SPEECHGEN_TEST_PAGE_ONLY_URL": page_only_speechgen.base_url,
+        "SPEECHGEN_DATA_DIR": str(kernel_data),
+    }
     server = JupyterServer(request.param, root, home, env).start()
     yield server
     server.stop()
@@ -106,6 +131,14 @@ def notebook(request: pytest.FixtureRequest, jupyter: JupyterServer) -> str:
     """A fresh copy of the studio notebook in the server's root, named after the test."""
     name = f"{request.node.originalname}.ipynb"
     shutil.copy(NOTEBOOKS / "studio.ipynb", jupyter.root / name)
+    return name
+
+
+@pytest.fixture
+def page_only_notebook(request: pytest.FixtureRequest, jupyter: JupyterServer) -> str:
+    """A fresh copy of the notebook that opens the studio on the page-only server."""
+    name = f"{request.node.originalname}.ipynb"
+    shutil.copy(NOTEBOOKS / "studio_page_only.ipynb", jupyter.root / name)
     return name
 
 
