@@ -2,8 +2,8 @@
 
     import speechgen_jupyter as sg
     client = sg.get_client()          # a key from SPEECHGEN_API_KEY, or the offline local server
-    voice = client.list_voices()[0].voice_id
-    speech = client.text_to_speech("Hello!", voice)
+    model = client.wait_for_model(client.clone_voice("me.mp3", name="Me"))
+    speech = client.text_to_speech("Hello!", model.voice_id)
     speech                            # plays inline
 
     %load_ext speechgen_jupyter       # then %%speechgen and %speechgen ...
@@ -21,7 +21,9 @@ from ._version import __version__
 from .errors import __all__ as _ERROR_NAMES  # standard library only: cheap
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from ._shared import connect, connect_local, get_client, local_server, set_client  # noqa: F401
+    from ._extras import ServerExtras  # noqa: F401
+    from ._record import ModelRecord  # noqa: F401
+    from ._shared import connect, connect_local, get_client, local_server, set_client, stop_local  # noqa: F401
     from .audio import AudioInfo, inspect_audio  # noqa: F401
     from .batch import BatchItem, speak_column, speak_texts  # noqa: F401
     from .client import AsyncClient, Client  # noqa: F401
@@ -40,6 +42,9 @@ _LAZY: dict[str, str] = {
     "connect": "._shared",
     "connect_local": "._shared",
     "local_server": "._shared",
+    "stop_local": "._shared",
+    "ServerExtras": "._extras",
+    "ModelRecord": "._record",
     "VoiceModel": ".types",
     "Voice": ".types",
     "Sample": ".types",
