@@ -52,7 +52,9 @@ def _page_only(request: Request) -> bool:
 
 def _not_found() -> ApiError:
     # Worded for both modes (a page-only server has no listing to point at), so a notebook reads the same on either.
-    return ApiError(404, "model_not_found", "No voice model with that id (it may have been deleted).")
+    return ApiError(
+        404, "model_not_found", "No voice model with that id (it may have been deleted): check the model_id POST /v1/voice-clone gave."
+    )
 
 
 def _find_model(services: Services, model_id: str) -> ModelRecord:

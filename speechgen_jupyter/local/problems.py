@@ -45,7 +45,7 @@ _HTTP_CODES: dict[int, tuple[str, str]] = {
     405: ("method_not_allowed", "This endpoint does not accept that method."),
 }
 # A page-only server publishes no /openapi.json: every unknown path, ours included, gets this.
-_PAGE_ONLY_NOT_FOUND = "There is no such endpoint."
+_PAGE_ONLY_NOT_FOUND = "There is no such endpoint: check the method and the path."
 
 
 def _page_only(request: Any) -> bool:
