@@ -109,6 +109,7 @@ def recorder(server) -> Iterator[tuple[sg.Client, Recorder]]:
             http.close()
 
 
+@pytest.mark.server_modes("full")  # splitting and joining do not depend on what the server offers
 def test_twelve_thousand_characters_become_one_clip_with_the_chunks_in_order(
     shell, recorder: tuple[sg.Client, Recorder], voice_id: str
 ) -> None:

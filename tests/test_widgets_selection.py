@@ -81,6 +81,7 @@ def test_a_selection_outside_10_s_to_5_min_blocks_clone_and_says_why(client, pod
     assert upload.problem is None and not upload.clone_button.disabled
 
 
+@pytest.mark.server_modes("full")  # the selection is the same whatever the server offers (and this one is slow)
 def test_a_recording_over_5_minutes_can_be_cloned_from_a_selection(client, closing) -> None:
     long = encode(np.tile(speech(60.0, sample_rate=RATE)[0], 6)[: int(320 * RATE)], "mp3")  # 5:20
     upload = closing(UploadWidget(client))
