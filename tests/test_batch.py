@@ -91,6 +91,7 @@ def test_empty_rows_are_marked_without_a_request_and_voices_per_row(client: sg.C
     assert out["error"].notna().tolist() == [False, True, True, True, False]
 
 
+@pytest.mark.server_modes("full")  # splitting does not depend on the server (and ~7,000 characters in a clone's voice is slow)
 def test_a_long_row_is_split_and_joined(client: sg.Client, voice_id: str) -> None:
     long = " ".join(f"This is sentence {i} of a long row." for i in range(200))  # ~7,000 characters
     (item,) = speak_texts([long], voice_id, client=client, progress=False, format="wav")

@@ -154,7 +154,7 @@ TWO_KERNELS = textwrap.dedent(
 
 @pytest.mark.server_modes("page-only")
 def test_two_kernels_creating_models_at_once_lose_no_record(server, tmp_path, monkeypatch) -> None:
-    count = 5
+    count = 4
     monkeypatch.setenv("SPEECHGEN_DATA_DIR", str(tmp_path / "shared-data"))  # one record, both kernels', and only theirs
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]))
     start_at = time.time() + 4.0  # both processes are up by then and begin together
