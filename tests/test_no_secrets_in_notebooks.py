@@ -58,7 +58,8 @@ def test_the_page_only_run_is_free_of_keys_and_its_record_holds_none(page_only_t
 def test_the_tutorials_that_upload_were_watched_uploading(tutorial_runs: TutorialSession) -> None:
     """The upload scan is not vacuous: the cloning and failure tutorials' uploads were recorded."""
     cloning = tutorial_runs.runs["02_cloning_a_voice"]
-    assert cloning.uploads == [(cloning.workdir / "my_voice_sample.mp3").read_bytes()]
+    (sent,) = cloning.uploads  # the sample prepared from my_voice_sample.mp3 (trimmed, as WAV)
+    assert sent[:4] == b"RIFF" and len(sent) > 100_000
     assert len(tutorial_runs.runs["06_when_things_fail"].uploads) >= 3
 
 

@@ -150,7 +150,13 @@ def test_cloning_shows_the_sample_without_embedding_it(runs: TutorialSession) ->
     assert any("image/png" in o.get("data", {}) for o in waveform.outputs)
     player = outputs_text(cell_with(nb, "Audio(url=SAMPLE.name)"))
     assert '<source src="my_voice_sample.mp3"' in player and "base64" not in player
-    assert [len(u) for u in run.uploads] == [(run.workdir / "my_voice_sample.mp3").stat().st_size]
+    report = outputs_text(cell_with(nb, "report = sg.check_sample(SAMPLE)"))
+    assert "Sample report for my_voice_sample.mp3" in report and 'data-check="start" data-level="advice"' in report
+    assert "{'speech': 'advice', 'start': 'advice', 'end': 'advice'}" in outputs_text(cell_with(nb, "print(report.verdict)"))
+    assert "silence trimmed" in outputs_text(cell_with(nb, "ready = sg.prepare_sample"))
+    # What was cloned is the prepared sample (a mono WAV, trimmed), not the padded recording.
+    (sent,) = run.uploads
+    assert sent[:4] == b"RIFF" and len(sent) != (run.workdir / "my_voice_sample.mp3").stat().st_size
     waited = cell_with(nb, "%speechgen wait")
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in waited.outputs)  # progress
     assert "is ready: speak with --voice custom-" in outputs_text(waited)
