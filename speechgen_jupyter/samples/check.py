@@ -26,7 +26,7 @@ def check_sample(
     loudness, format) comes back as findings worded as advice. Nothing is
     written or sent; the sample is read, never changed.
 
-    Until issue 13 this name returned the headers' `AudioInfo`; the report
+    This name used to return the headers' `AudioInfo`; the report
     carries the same `format`, `size`, `sample_rate` and `channels`, and
     `duration` (of the selection). `speechgen_jupyter.audio.check_sample`
     still returns `AudioInfo`.

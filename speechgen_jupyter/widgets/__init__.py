@@ -3,8 +3,8 @@
     import speechgen_jupyter as sg
     sg.studio()                                   # everything in one widget
 
-or the parts on their own: `UploadWidget` (pick a sample, see its checks and
-waveform, clone), `RecorderWidget` (record from the microphone into an
+or the parts on their own: `UploadWidget` (pick a sample, see its checks,
+drag a selection on its waveform with its report beside it, clone it), `RecorderWidget` (record from the microphone into an
 upload), `StatusWidget` (follow one model to ready or failed), `AudioPlayer`
 (play speech: no loop, no autoplay unless asked, a download link) and
 `ModelsTable`. Importing this package imports ipywidgets and anywidget; the

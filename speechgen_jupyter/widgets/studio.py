@@ -14,8 +14,10 @@ Three sections over one client (the shared one unless given):
   track a model made elsewhere by its id. On a server without a model
   listing (the page documents none) the table shows the models made or
   tracked from this computer, and one quiet line says so: not an error.
-* New voice: the upload (checks, waveform, Clone, status of the clone) and
-  the microphone recorder that feeds it.
+* New voice: the upload (checks; the waveform with a selection to drag,
+  play and trim, and the sample report for it; Clone, which sends only the
+  selection; status of the clone) and the microphone recorder that feeds it.
+  `speechgen-studio` shows this same studio as a page of its own.
 
 Each section runs its requests in a background thread behind its own `Busy`
 guard, so a section shows it is working, cannot be clicked into duplicate
