@@ -33,6 +33,7 @@ def podcast_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def drag(nb: NotebookPage, handle: str, to_seconds: float, duration: float) -> None:
     """Press on a handle, move in steps to where `to_seconds` is drawn, release: as a hand would."""
     page = nb.page
+    page.locator(".sg-wave").scroll_into_view_if_needed()  # a hand can only drag what is on the screen
     box = page.locator(".sg-wave").bounding_box()
     knob = page.locator(f".sg-wave-handle[data-handle={handle}]").bounding_box()
     assert box and knob
