@@ -48,6 +48,16 @@ def get_state(request: Request) -> Response:
     return JSONResponse(_state(_services(request)))
 
 
+def get_requests(request: Request) -> Response:
+    """Every request the server received (see requestlog.py); `?path=` filters, `?since=<seq>` gives the newer ones."""
+    path = request.query_params.get("path") or None
+    try:
+        since = int(request.query_params.get("since") or 0)
+    except ValueError:
+        raise ApiError(400, "invalid_since", '"since" must be a whole number (a "seq" from an earlier answer).') from None
+    return JSONResponse(_services(request).requests.snapshot(path=path, since=since))
+
+
 async def put_transition(request: Request) -> Response:
     body = await read_json_object(request, _MAX_BODY)
     try:
@@ -76,6 +86,7 @@ async def reset(request: Request) -> Response:
 
 routes = [
     Route("/_admin/state", get_state, methods=["GET"]),
+    Route("/_admin/requests", get_requests, methods=["GET"]),
     Route("/_admin/transition", put_transition, methods=["PUT"]),
     Route("/_admin/faults", put_faults, methods=["PUT"]),
     Route("/_admin/reset", reset, methods=["POST"]),

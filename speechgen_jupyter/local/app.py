@@ -3,6 +3,7 @@
 Layers, outermost first:
     RequestIdMiddleware   every response gets x-request-id (and the transport is kept for drops)
     CloseUnreadBodyMiddleware  an answer sent before the body was read closes the connection
+    RequestLogMiddleware       (admin only) every request recorded as it arrives, for tests that count them
     FaultMiddleware       injected 429/5xx/slow/drop, never on /_admin or /openapi.json
     Starlette             ServerErrorMiddleware (500 body) -> BearerAuthMiddleware -> routes
 
@@ -39,6 +40,7 @@ from .problems import (
     handle_http_exception,
     handle_unexpected,
 )
+from .requestlog import RequestLogMiddleware
 from .services import Services
 from .storage import handle_storage_failure
 
@@ -85,4 +87,7 @@ def create_app(services: Services) -> Any:
         },
     )
     app.state.services = services
-    return RequestIdMiddleware(CloseUnreadBodyMiddleware(FaultMiddleware(app, services.faults)))
+    inner: Any = FaultMiddleware(app, services.faults)
+    if services.options.admin:
+        inner = RequestLogMiddleware(inner, services.requests)
+    return RequestIdMiddleware(CloseUnreadBodyMiddleware(inner))

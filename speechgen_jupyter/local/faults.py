@@ -15,6 +15,12 @@ probability `rate`, the kind drawn from `kinds`:
 With a `seed` the sequence of draws is reproducible request by request. The
 admin routes and /openapi.json are never faulted, so a test can always turn
 faults off and a fuzzer can always read the schema.
+
+`max_in_flight: N` (ours, for clients that adapt their concurrency) makes the
+server behave like a service with a concurrency quota: a matching request that
+arrives while N are already being served is answered 429 with Retry-After at
+once, without being processed. It is independent of `rate`, and counted in the
+stats as "over_limit" (with "peak_in_flight", the most served at once).
 """
 
 from __future__ import annotations
@@ -41,6 +47,11 @@ _MESSAGES = {
     "504": ("gateway_timeout", "Gateway timeout (injected by the local server's fault injection)."),
 }
 
+_OVER_LIMIT = (
+    "Too many requests at once for this account (the local server's max_in_flight limit); "
+    "retry after the delay, or send fewer requests at a time."
+)
+
 
 @dataclass(frozen=True)
 class FaultConfig:
@@ -50,6 +61,7 @@ class FaultConfig:
     slow_seconds: float = 1.5
     seed: int | None = None
     paths: tuple[str, ...] | None = None
+    max_in_flight: int | None = None
 
     @classmethod
     def parse(cls, value: FaultConfig | Mapping[str, Any] | None) -> FaultConfig:
@@ -60,7 +72,7 @@ class FaultConfig:
             return value
         if not isinstance(value, Mapping):
             raise ValueError('faults must be an object like {"rate": 0.3, "kinds": ["429", "503"]}')
-        unknown = set(value) - {"rate", "kinds", "retry_after", "slow_seconds", "seed", "paths"}
+        unknown = set(value) - {"rate", "kinds", "retry_after", "slow_seconds", "seed", "paths", "max_in_flight"}
         if unknown:
             raise ValueError(f"unknown fault option(s): {', '.join(sorted(unknown))}")
         rate = value.get("rate", 0.0)
@@ -89,7 +101,10 @@ class FaultConfig:
             if not isinstance(paths, (list, tuple)) or not all(isinstance(p, str) and p.startswith("/") for p in paths):
                 raise ValueError('"paths" must be a list of path prefixes starting with "/", or null for all')
             paths = tuple(paths)
-        return cls(float(rate), kinds, retry_after, float(slow), seed, paths)
+        limit = value.get("max_in_flight")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000):
+            raise ValueError('"max_in_flight" must be a whole number of requests from 1 to 10000, or null for no limit')
+        return cls(float(rate), kinds, retry_after, float(slow), seed, paths, limit)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +114,7 @@ class FaultConfig:
             "slow_seconds": self.slow_seconds,
             "seed": self.seed,
             "paths": list(self.paths) if self.paths is not None else None,
+            "max_in_flight": self.max_in_flight,
         }
 
 
@@ -112,6 +128,7 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._rng = random.Random(self.config.seed)
         self.stats: Counter[str] = Counter()
+        self._in_flight = 0
 
     def configure(self, config: FaultConfig) -> None:
         with self._lock:
@@ -136,6 +153,23 @@ class FaultInjector:
             self.stats[kind] += 1
             return kind
 
+    def enter(self, path: str) -> bool | None:
+        """Admit a request under `max_in_flight`: True (admitted: call `leave`), False (over the limit), None (no limit)."""
+        with self._lock:
+            limit = self.config.max_in_flight
+            if limit is None or not self.faultable(path, self.config):
+                return None
+            if self._in_flight >= limit:
+                self.stats["over_limit"] += 1
+                return False
+            self._in_flight += 1
+            self.stats["peak_in_flight"] = max(self.stats["peak_in_flight"], self._in_flight)
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
 
 class FaultMiddleware:
     """ASGI middleware that applies the injector's draw to each HTTP request."""
@@ -148,6 +182,18 @@ class FaultMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        admitted = self.injector.enter(scope["path"])
+        if admitted is False:
+            headers = {"Retry-After": str(self.injector.config.retry_after)}
+            await send_error(send, 429, "too_many_concurrent_requests", _OVER_LIMIT, headers)
+            return
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            if admitted:
+                self.injector.leave()
+
+    async def _serve(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = self.injector.draw(scope["path"])
         if kind is None:
             await self.app(scope, receive, send)

@@ -257,6 +257,34 @@ def _schemas(admin: bool) -> dict[str, Any]:
                         "slow_seconds": {"type": "number", "minimum": 0, "maximum": 600},
                         "seed": {"type": "integer", "nullable": True},
                         "paths": {"type": "array", "nullable": True, "items": {"type": "string", "pattern": "^/"}},
+                        "max_in_flight": {
+                            "type": "integer", "minimum": 1, "maximum": 10000, "nullable": True,
+                            "description": "Answer 429 (with Retry-After) to a request that arrives while this many are being served.",
+                        },
+                    },
+                },
+                "RequestLog": {
+                    "type": "object",
+                    "required": ["requests", "counts", "in_flight", "peak_in_flight", "last_seq"],
+                    "properties": {
+                        "requests": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["seq", "at", "method", "path", "status"],
+                                "properties": {
+                                    "seq": {"type": "integer"},
+                                    "at": {"type": "number", "description": "Arrival, seconds since the epoch."},
+                                    "method": {"type": "string"},
+                                    "path": {"type": "string"},
+                                    "status": {"type": "integer", "nullable": True},
+                                },
+                            },
+                        },
+                        "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+                        "in_flight": {"type": "integer"},
+                        "peak_in_flight": {"type": "integer"},
+                        "last_seq": {"type": "integer"},
                     },
                 },
                 "AdminState": {
@@ -361,6 +389,16 @@ def build_openapi(*, admin: bool = False) -> dict[str, Any]:
         paths.update(
             {
                 "/_admin/state": {"get": _operation("adminState", "(admin) State control, faults, counts", state, [], faulted=False)},
+                "/_admin/requests": {
+                    "get": _operation(
+                        "adminRequests", "(admin) Every request received, as it arrived (time, method, path, status)",
+                        {"200": _ok("The request log.", _json("RequestLog"))}, [400], faulted=False,
+                        parameters=[
+                            {"name": "path", "in": "query", "required": False, "schema": {"type": "string"}},
+                            {"name": "since", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
+                        ],
+                    )
+                },
                 "/_admin/transition": {
                     "put": _operation(
                         "adminSetTransition", "(admin) Set how new models progress",

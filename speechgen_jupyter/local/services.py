@@ -15,6 +15,7 @@ from pathlib import Path
 from .costs import CostModel
 from .datadir import prepare
 from .faults import FaultConfig, FaultInjector
+from .requestlog import RequestLog
 from .speech import Speaker
 from .limits import BODY_IDLE_TIMEOUT_SECONDS, HEADER_TIMEOUT_SECONDS
 from .transitions import Transition
@@ -47,6 +48,7 @@ class Services:
         # The checks that make a bad directory one clear line at start, not 500s later (datadir.py).
         self.store, self.blobs = prepare(self.data_dir, DB_NAME)
         self.faults = FaultInjector(options.faults)
+        self.requests = RequestLog()
         self._transition = options.transition
         self._transition_lock = threading.Lock()
         self.worker = CloneWorker(self.store, self.blobs, CostModel(self.store), clone_seconds=options.clone_seconds)
@@ -76,6 +78,7 @@ class Services:
         self.transition = self.options.transition
         self.faults.configure(self.options.faults)
         self.faults.stats.clear()
+        self.requests.clear()
 
     def close(self) -> None:
         self.worker.stop()

@@ -94,7 +94,10 @@ def test_the_document_is_valid_and_lists_exactly_the_routes() -> None:
         "/cdn/samples/{token}.mp3": {"get"},
         "/openapi.json": {"get"},
     }
-    admin_paths = {"/_admin/state": {"get"}, "/_admin/transition": {"put"}, "/_admin/faults": {"put"}, "/_admin/reset": {"post"}}
+    admin_paths = {
+        "/_admin/state": {"get"}, "/_admin/requests": {"get"}, "/_admin/transition": {"put"}, "/_admin/faults": {"put"},
+        "/_admin/reset": {"post"},
+    }
 
     def methods(document: dict) -> dict[str, set[str]]:
         return {p: {m for m in ops if m != "parameters"} for p, ops in document["paths"].items()}
