@@ -73,5 +73,8 @@ DEFAULT_MAX_AUDIO_BYTES = 128 * 1024 * 1024
 MAX_JSON_RESPONSE_BYTES = 16 * 1024 * 1024
 # Of an error answer only its message is shown, so only this much is read.
 MAX_ERROR_BODY_BYTES = 64 * 1024
+# The speech cache (speechgen_jupyter.cache): a new cache folder is bounded to
+# this many bytes, least recently used speech going first.
+CACHE_MAX_BYTES = 2**30
 
 USER_AGENT = "speechgen-jupyter/{version}"

@@ -8,6 +8,7 @@ does when a server lacks an (ours) endpoint is in `_extras`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -26,6 +27,8 @@ from .errors import (
     UnexpectedResponseError,
 )
 from .types import Speech, Voice, VoiceModel, WaitProgress
+
+log = logging.getLogger("speechgen_jupyter")
 
 # --------------------------------------------------------------------------- validation
 
@@ -51,6 +54,15 @@ def check_text(text: str) -> str:
             f"The text is {len(text):,} characters; one request takes at most {C.MAX_TEXT_CHARS:,}. "
             f"Split it (the %%speechgen magic does this for you, at sentence boundaries)."
         )
+    return text
+
+
+def check_stream_text(text: str) -> str:
+    """Text for a stream: any length (it is cut into parts), but a string with something to say."""
+    if not isinstance(text, str):
+        raise InvalidInputError(f"text must be a string, not {type(text).__name__}.")
+    if not text.strip():
+        raise InvalidInputError("There is no text to speak: the text is empty.")
     return text
 
 
@@ -163,6 +175,41 @@ def _listing(response: httpx.Response, body: Mapping[str, Any], key: str) -> lis
 
 
 # --------------------------------------------------------------------------- (ours) calls
+
+
+def model_and_voice(model: str | VoiceModel) -> tuple[str, str | None]:
+    """A model id, and its voice_id when the caller already holds the model."""
+    if isinstance(model, VoiceModel):
+        return model.model_id, model.voice_id
+    return model, None
+
+
+# --------------------------------------------------------------------------- the speech cache
+#
+# The cache must never cost the user speech: a full disk, a read-only home or
+# a locked database makes a call uncached (and says so in the log), not failed.
+
+
+def cache_get(store: Any, key: Any, call: Call[Speech]) -> Speech | None:
+    try:
+        return store.get(key, text=call.json["text"])  # type: ignore[no-any-return]
+    except Exception as err:  # noqa: BLE001 - see above
+        log.warning("The speech cache could not be read (%s: %s); asking the server.", type(err).__name__, err)
+        return None
+
+
+def cache_put(store: Any, key: Any, speech: Speech) -> None:
+    try:
+        store.put(key, speech)
+    except Exception as err:  # noqa: BLE001 - see above
+        log.warning("The speech cache could not keep this speech (%s: %s).", type(err).__name__, err)
+
+
+def forget_voice(store: Any, scope: str, voice: str) -> None:
+    try:
+        store.forget_voice(scope, voice)
+    except Exception as err:  # noqa: BLE001 - see above
+        log.warning("The speech cache could not drop the deleted voice's speech (%s: %s).", type(err).__name__, err)
 
 
 def list_models_page(cursor: str | None, limit: int) -> Call[tuple[list[VoiceModel], str | None]]:

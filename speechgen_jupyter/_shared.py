@@ -78,7 +78,9 @@ def connect_local(*, announce: bool = False, **start_options: Any) -> Client:
             stop_local()
             _local = start(**start_options)
             _stop_at_exit()
-        client = Client(api_key=_local.api_key, base_url=_local.base_url)
+        # Keyed by the local engine rather than this server's port and key, so
+        # the next kernel's local server finds the speech of this one.
+        client = Client(api_key=_local.api_key, base_url=_local.base_url, cache_scope=_local.cache_scope)
         set_client(client)
         if announce:
             mode = " (page-only)" if _local.page_only else ""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -45,8 +45,12 @@ from ._extras import ServerExtras, fill_in, is_absent, voices_of
 from ._inputs import AudioInput
 from ._record import ModelRecord, service_key
 from ._secret import Secret
-from .errors import APIError, InvalidInputError, NotFoundError
+from .errors import APIError, InvalidInputError, NotFoundError, SpeechgenError
 from .types import Sample, Speech, Voice, VoiceModel, WaitProgress
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .cache import CacheKey, SpeechCache
+    from .streaming import AsyncSpeechStream, SpeechStream
 
 __all__ = ["Client", "AsyncClient"]
 
@@ -73,6 +77,8 @@ class _ClientBase:
         deadline: float,
         max_audio_bytes: int,
         extras: ServerExtras | None = None,
+        cache: bool | SpeechCache = True,
+        cache_scope: str | None = None,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
@@ -89,6 +95,10 @@ class _ClientBase:
         self.max_audio_bytes = max_audio_bytes
         self._extras = extras or ServerExtras()
         self._record: ModelRecord | None = None
+        if not isinstance(cache, bool) and type(cache).__name__ != "SpeechCache":
+            raise TypeError(f"cache is True, False or a speechgen_jupyter.SpeechCache, not {type(cache).__name__}")
+        self.cache = cache
+        self._cache_scope = cache_scope
 
     @property
     def api_key(self) -> Secret:
@@ -122,6 +132,38 @@ class _ClientBase:
         log.debug("This server does not offer %s (%s); using the page's endpoints and the record", extra, err)
         self._extras.learn(extra, False)
         return False
+
+    @property
+    def cache_scope(self) -> str:
+        """What, besides the request, decides this client's audio: the service and the account (never the key).
+
+        The bundled local server speaks the same with any key on any port, so
+        `connect_local` gives its client a scope of its own (see
+        `LocalServer.cache_scope`) and the next kernel's server finds its speech.
+        """
+        return self._cache_scope or f"{self.base_url}|{self.account}"
+
+    def _speech_cache(self, use: bool | None) -> SpeechCache | None:
+        """The cache a call uses: none when asked (`cache=False` here or on the client), else the client's or the user's."""
+        if use is False or (use is None and self.cache is False):
+            return None
+        if not isinstance(self.cache, bool):
+            return self.cache
+        from .cache import default_cache
+
+        return default_cache()
+
+    def _cache_key(self, call: Call[Any]) -> CacheKey:
+        from .cache import speech_key
+
+        return speech_key(self.cache_scope, call.method, call.url, call.json)
+
+    def _deleted_voice_cache(self) -> SpeechCache | None:
+        """The cache a deleted model's voice must leave, if there is one yet (no folder is made for it)."""
+        from .cache import default_cache
+
+        store = self.cache if not isinstance(self.cache, bool) else default_cache()
+        return store if store.exists() else None
 
     def _url(self, call: Call[Any]) -> httpx.URL:
         return self.base_url.join(call.url)
@@ -159,10 +201,12 @@ class Client(_ClientBase):
         max_audio_bytes: int = C.DEFAULT_MAX_AUDIO_BYTES,
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
+        cache: bool | SpeechCache = True,
+        cache_scope: str | None = None,
     ) -> None:
         super().__init__(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries, deadline=deadline,
-            max_audio_bytes=max_audio_bytes,
+            max_audio_bytes=max_audio_bytes, cache=cache, cache_scope=cache_scope,
         )
         self._owns_http = http_client is None
         if http_client is None:
@@ -220,11 +264,15 @@ class Client(_ClientBase):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def to_async(self) -> AsyncClient:
-        """An `AsyncClient` with the same settings (and its own connection pool)."""
+    def to_async(self, *, transport: httpx.AsyncBaseTransport | None = None) -> AsyncClient:
+        """An `AsyncClient` with the same settings (the cache's included) and its own connection pool.
+
+        `transport` wraps or replaces the network transport (a batch adds its adaptive concurrency there).
+        """
         twin = AsyncClient(
             api_key=self._secret, base_url=self.base_url, timeout=self.timeout,
             max_retries=self.max_retries, deadline=self.deadline, max_audio_bytes=self.max_audio_bytes,
+            transport=transport, cache=self.cache, cache_scope=self._cache_scope,
         )
         twin._extras = self._extras  # the same server: what one learnt, the other knows
         twin._record = self._record
@@ -268,19 +316,85 @@ class Client(_ClientBase):
         self.record.update(model)
         return model
 
-    def delete_model(self, model_id: str) -> None:
-        """Delete the model on the server (it cannot be undone) and from the record."""
+    def delete_model(self, model_id: str | VoiceModel) -> None:
+        """Delete the model on the server (it cannot be undone) and from the record.
+
+        The speech cache then drops what the model's voice said. Its voice_id
+        comes from the model given, else the record, else (only when there is
+        a cache folder) a GET just before the DELETE.
+        """
+        model_id, voice = ops.model_and_voice(model_id)
         model_id = ops.check_model_id(model_id)
+        store = self._deleted_voice_cache()
+        if store is not None and voice is None:
+            known = self.record.get(model_id)
+            voice = known.voice_id if known is not None else None
+            if voice is None:
+                try:
+                    voice = self._send(ops.get_model(model_id)).voice_id
+                except SpeechgenError:
+                    voice = None  # the DELETE below says what is wrong, if anything is
         try:
             self._send(ops.delete_model(model_id))
         except NotFoundError:
             self.record.forget(model_id)  # gone already: not a model to remember either
             raise
         self.record.forget(model_id)
+        if store is not None and voice:
+            ops.forget_voice(store, self.cache_scope, voice)
 
-    def text_to_speech(self, text: str, voice: str | Voice | VoiceModel, format: str = C.DEFAULT_OUTPUT_FORMAT) -> Speech:
-        """Speak `text` with a voice_id (a built-in voice or a ready clone)."""
-        return self._send(ops.text_to_speech(text, voice, format))
+    def text_to_speech(
+        self,
+        text: str,
+        voice: str | Voice | VoiceModel,
+        format: str = C.DEFAULT_OUTPUT_FORMAT,
+        *,
+        cache: bool | None = None,
+    ) -> Speech:
+        """Speak `text` with a voice_id (a built-in voice or a ready clone).
+
+        The result is kept in the speech cache, and the same request again is
+        answered from it without a request; `cache=False` skips the cache for
+        this call (`Client(cache=False)` for every call).
+        """
+        return self._speak(text, voice, format, cache)[0]
+
+    def _speak(self, text: str, voice: str | Voice | VoiceModel, fmt: str, cache: bool | None) -> tuple[Speech, bool]:
+        """(speech, found in the cache): one text-to-speech request, through the cache when it is on."""
+        call = ops.text_to_speech(text, voice, fmt)
+        store = self._speech_cache(cache)
+        if store is None:
+            return self._send(call), False
+        key = self._cache_key(call)
+        hit = ops.cache_get(store, key, call)
+        if hit is not None:
+            return hit, True
+        speech = self._send(call)
+        ops.cache_put(store, key, speech)  # as each request completes: an interrupted batch keeps it
+        return speech, False
+
+    def stream_speech(
+        self,
+        text: str,
+        voice: str | Voice | VoiceModel,
+        format: str = C.DEFAULT_OUTPUT_FORMAT,
+        *,
+        lookahead: int | None = None,
+        max_chars: int = C.MAX_TEXT_CHARS,
+        cache: bool | None = None,
+    ) -> SpeechStream:
+        """Speak a text of any length as a stream of parts, in order, the first as soon as it is spoken.
+
+        At most `lookahead` requests are in flight (3); each part is a whole
+        clip, cached on its own; once the last is in, `stream.speech` is the
+        joined clip. `close()` (or leaving a `with` block) sends nothing more.
+        See `speechgen_jupyter.streaming`.
+        """
+        from ._streamplan import StreamPlan
+        from .streaming import DEFAULT_LOOKAHEAD, SpeechStream
+
+        plan = StreamPlan(ops.check_stream_text(text), ops.check_voice(voice), format, max_chars)
+        return SpeechStream(self, plan, lookahead=DEFAULT_LOOKAHEAD if lookahead is None else lookahead, cache=cache)
 
     def wait_for_model(
         self,
@@ -417,10 +531,12 @@ class AsyncClient(_ClientBase):
         max_audio_bytes: int = C.DEFAULT_MAX_AUDIO_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
+        cache: bool | SpeechCache = True,
+        cache_scope: str | None = None,
     ) -> None:
         super().__init__(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries, deadline=deadline,
-            max_audio_bytes=max_audio_bytes,
+            max_audio_bytes=max_audio_bytes, cache=cache, cache_scope=cache_scope,
         )
         self._owns_http = http_client is None
         if http_client is None:
@@ -505,20 +621,70 @@ class AsyncClient(_ClientBase):
         await _off_loop(self.record.update, model)
         return model
 
-    async def delete_model(self, model_id: str) -> None:
+    async def delete_model(self, model_id: str | VoiceModel) -> None:
         """See `Client.delete_model`."""
+        model_id, voice = ops.model_and_voice(model_id)
         model_id = ops.check_model_id(model_id)
+        store = await _off_loop(self._deleted_voice_cache)
+        if store is not None and voice is None:
+            known = await _off_loop(self.record.get, model_id)
+            voice = known.voice_id if known is not None else None
+            if voice is None:
+                try:
+                    voice = (await self._send(ops.get_model(model_id))).voice_id
+                except SpeechgenError:
+                    voice = None
         try:
             await self._send(ops.delete_model(model_id))
         except NotFoundError:
             await _off_loop(self.record.forget, model_id)
             raise
         await _off_loop(self.record.forget, model_id)
+        if store is not None and voice:
+            await _off_loop(ops.forget_voice, store, self.cache_scope, voice)
 
     async def text_to_speech(
-        self, text: str, voice: str | Voice | VoiceModel, format: str = C.DEFAULT_OUTPUT_FORMAT
+        self,
+        text: str,
+        voice: str | Voice | VoiceModel,
+        format: str = C.DEFAULT_OUTPUT_FORMAT,
+        *,
+        cache: bool | None = None,
     ) -> Speech:
-        return await self._send(ops.text_to_speech(text, voice, format))
+        """See `Client.text_to_speech`."""
+        return (await self._speak(text, voice, format, cache))[0]
+
+    async def _speak(
+        self, text: str, voice: str | Voice | VoiceModel, fmt: str, cache: bool | None
+    ) -> tuple[Speech, bool]:
+        call = ops.text_to_speech(text, voice, fmt)
+        store = self._speech_cache(cache)
+        if store is None:
+            return await self._send(call), False
+        key = self._cache_key(call)
+        hit = await _off_loop(ops.cache_get, store, key, call)  # the disk, never on the event loop
+        if hit is not None:
+            return hit, True
+        speech = await self._send(call)
+        await _off_loop(ops.cache_put, store, key, speech)
+        return speech, False
+
+    def stream_speech(
+        self,
+        text: str,
+        voice: str | Voice | VoiceModel,
+        format: str = C.DEFAULT_OUTPUT_FORMAT,
+        *,
+        lookahead: int | None = None,
+        max_chars: int = C.MAX_TEXT_CHARS,
+        cache: bool | None = None,
+    ) -> AsyncSpeechStream:
+        """See `Client.stream_speech`; use it as `async with aclient.stream_speech(...) as stream:`."""
+        from ._streamplan import StreamPlan
+        from .streaming import DEFAULT_LOOKAHEAD, AsyncSpeechStream
+
+        plan = StreamPlan(ops.check_stream_text(text), ops.check_voice(voice), format, max_chars)
+        return AsyncSpeechStream(self, plan, lookahead=DEFAULT_LOOKAHEAD if lookahead is None else lookahead, cache=cache)
 
     async def wait_for_model(
         self,

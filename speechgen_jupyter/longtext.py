@@ -38,9 +38,9 @@ from .errors import ConfigurationError, InvalidInputError, SpeechgenError
 from .types import Speech
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .client import AsyncClient, Client
+    from ._speakers import AsyncSpeaker, SyncSpeaker
 
-__all__ = ["split_text", "join_speech", "LongText", "speak_long", "aspeak_long"]
+__all__ = ["split_text", "split_sentences", "join_speech", "finish_parts", "LongText", "speak_long", "aspeak_long"]
 
 # A sentence ends at . ! ? … (or their CJK forms), optionally followed by
 # closing quotes/brackets, then whitespace; a blank line ends one too.
@@ -71,10 +71,18 @@ def split_text(text: str, max_chars: int = C.MAX_TEXT_CHARS) -> list[str]:
         return []
     if len(text) <= max_chars:
         return [text]
-    pieces: list[str] = []
-    for sentence in _sentences(text):
-        pieces.extend(_fit(sentence, max_chars))
-    return _pack(pieces, max_chars)
+    return _pack(split_sentences(text, max_chars), max_chars)
+
+
+def split_sentences(text: str, max_chars: int = C.MAX_TEXT_CHARS) -> list[str]:
+    """The sentences of `text` in order, each cut (at clauses, then words) to at most `max_chars`.
+
+    The pieces `split_text` packs into requests; the streaming plan packs
+    them differently (short first, then growing).
+    """
+    if max_chars < 1:
+        raise ValueError("max_chars must be at least 1")
+    return [piece for sentence in _sentences(text.strip()) for piece in _fit(sentence, max_chars)]
 
 
 def _sentences(text: str) -> list[str]:
@@ -353,17 +361,21 @@ class LongText:
         return "wav"
 
     def finish(self, parts: Sequence[Speech]) -> Speech:
-        text = self.text.strip()
-        if len(parts) == 1:
-            return Speech(parts[0].data, parts[0].format, text=text, voice=parts[0].voice or self.voice)
-        joined = join_speech(parts, text=text, voice=self.voice)
-        if joined.format != self.format:
-            return Speech(_encode_wav_as(joined.data, self.format), self.format, text=text, voice=self.voice)
-        return joined
+        return finish_parts(parts, text=self.text.strip(), voice=self.voice, fmt=self.format)
+
+
+def finish_parts(parts: Sequence[Speech], *, text: str, voice: str, fmt: str) -> Speech:
+    """The spoken parts of one text as one clip in `fmt` (parts asked as WAV are encoded once)."""
+    if len(parts) == 1:
+        return Speech(parts[0].data, parts[0].format, text=text, voice=parts[0].voice or voice)
+    joined = join_speech(parts, text=text, voice=voice)
+    if joined.format != fmt:
+        return Speech(_encode_wav_as(joined.data, fmt), fmt, text=text, voice=voice)
+    return joined
 
 
 def speak_long(
-    client: Client,
+    client: SyncSpeaker,
     text: str,
     voice: str,
     format: str = C.DEFAULT_OUTPUT_FORMAT,
@@ -382,7 +394,7 @@ def speak_long(
 
 
 async def aspeak_long(
-    client: AsyncClient,
+    client: AsyncSpeaker,
     text: str,
     voice: str,
     format: str = C.DEFAULT_OUTPUT_FORMAT,

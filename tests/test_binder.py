@@ -84,6 +84,9 @@ def binder_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         IPYTHONDIR=str(home / "ipython"),
         # binder/start's server fits clones with no search: this checks the session, not the fit (tests/local does).
         SPEECHGEN_LOCAL_CLONE_SECONDS="0",
+        # Like a fresh Binder user's, the folders start empty; and never the real user's.
+        SPEECHGEN_DATA_DIR=str(home / "speechgen-data"),
+        SPEECHGEN_CACHE_DIR=str(home / "speechgen-cache"),
     )
     if (BINDER / "postBuild").exists():
         _run([str(BINDER / "postBuild")], cwd=ROOT, env=env, timeout=600)

@@ -66,6 +66,26 @@ class LocalServer:
         return self._temporary
 
     @property
+    def cache_scope(self) -> str:
+        """What decides this server's speech besides the request, for the client's speech cache.
+
+        Not its port or its (random, development) key: a local server speaks
+        the same for any of them, so a client that started one (see
+        `connect_local`) keys its speech by this instead, and the next kernel's
+        server finds it. It names the package version and the built-in voices
+        (their ids and settings), so a different engine or voice set never
+        shares speech with this one; a clone's voice_id is never reused.
+        """
+        import hashlib
+        import json
+
+        from .._version import __version__
+
+        voices = sorted((voice_id, repr(voice)) for voice_id, voice in self._services.speaker.builtin().items())
+        digest = hashlib.sha256(json.dumps(voices).encode()).hexdigest()[:16]
+        return f"speechgen_jupyter.local/{__version__}/{digest}"
+
+    @property
     def running(self) -> bool:
         return not self._stopped and self._thread.is_alive()
 
