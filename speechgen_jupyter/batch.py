@@ -13,10 +13,17 @@ Why it is built this way:
   libraries). The requests run on a fresh loop in a thread; the cell's
   thread only waits and draws the progress bar. So it works the same in
   Jupyter, in a terminal IPython and in a script.
-* **Bounded concurrency over `AsyncClient`.** N workers pull rows from one
-  queue: at most N requests in flight, memory flat however long the column.
-  Each request has the client's retries (429, 5xx, dropped connections)
-  under its deadline.
+* **Adaptive concurrency over `AsyncClient`, up to `concurrency`.** Workers
+  pull rows from one queue; every HTTP attempt passes an AIMD gate
+  (`_aimd`): a 429 or 503 lowers how many requests are in flight (the
+  refused one waits its Retry-After), successes raise it again, never above
+  `concurrency`. Memory stays flat however long the column. Each request has
+  the client's retries (429, 5xx, dropped connections) under its deadline.
+* **Resumable.** Each row's speech goes into the speech cache the moment its
+  request completes (not at the end), so a batch stopped by Ctrl-C, an
+  error or a kernel restart, run again on the same input, requests only the
+  rows (and parts of long rows) not spoken yet. The progress bar says how
+  many came from the cache, the characters sent, and the concurrency now.
 * **Failures are marked, not raised.** A row whose request fails after its
   retries gets `speech=None` and an `error` message; the batch goes on and
   every row ends spoken or marked. A bug (an exception that is not a
@@ -37,13 +44,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _constants as C
 from .errors import InvalidInputError, SpeechgenError
-from .longtext import aspeak_long
+from .longtext import LongText
 from .types import Speech
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .client import Client
+    from ._aimd import AdaptiveLimit
+    from .client import AsyncClient, Client
     from .tables import SpeechgenFrame
 
 __all__ = ["BatchItem", "speak_texts", "speak_column", "DEFAULT_CONCURRENCY"]
@@ -71,6 +79,38 @@ def _describe(err: SpeechgenError) -> str:
     return f"{type(err).__name__}: {err}"
 
 
+@dataclass
+class _Tally:
+    """What the progress bar shows beside the rows: the concurrency now, characters sent, rows from the cache."""
+
+    limit: AdaptiveLimit | None = None
+    chars_sent: int = 0
+    cached_rows: int = 0
+
+    def postfix(self) -> str:
+        parts = []
+        if self.limit is not None:
+            parts.append(f"concurrency {self.limit.allowed}/{self.limit.maximum}")
+        parts.append(f"{self.chars_sent:,} chars spoken")
+        if self.cached_rows:
+            parts.append(f"{self.cached_rows} from cache")
+        return ", ".join(parts)
+
+
+async def _speak_row(
+    aclient: AsyncClient, text: str, voice: str, fmt: str, max_chars: int, cache: bool | None
+) -> tuple[Speech, int, bool]:
+    """One row: (its speech, characters sent to the server, all of it from the cache)."""
+    plan = LongText(text, voice, fmt, max_chars)
+    parts: list[Speech] = []
+    sent = 0
+    for chunk in plan.chunks:
+        speech, hit = await aclient._speak(chunk, voice, plan.request_format, cache)
+        parts.append(speech)
+        sent += 0 if hit else len(chunk)
+    return plan.finish(parts), sent, sent == 0
+
+
 def speak_texts(
     texts: Sequence[Any],
     voice: str | Sequence[str | None] | None,
@@ -81,11 +121,14 @@ def speak_texts(
     progress: bool = True,
     desc: str = "Speaking",
     max_chars: int = C.MAX_TEXT_CHARS,
+    cache: bool | None = None,
 ) -> list[BatchItem]:
     """Speak every text; one `BatchItem` per text, in the order given.
 
     `voice` is one voice_id for all, or one per text. Empty or missing texts
-    (None, NaN, "") are marked without a request.
+    (None, NaN, "") are marked without a request. `concurrency` is the most
+    requests in flight (fewer while the server answers 429); `cache=False`
+    neither reads nor writes the speech cache.
     """
     if concurrency < 1:
         raise InvalidInputError("concurrency must be at least 1.")
@@ -112,11 +155,21 @@ def speak_texts(
         else:
             pending.append((i, text, v))
 
+    tally = _Tally()
+
     async def work(report: Callable[[int], None]) -> None:
+        import httpx
+
+        from . import _deadline
+        from ._aimd import AdaptiveLimit, AdaptiveTransport
+
         jobs: asyncio.Queue[tuple[int, str, str]] = asyncio.Queue()
         for job in pending:
             jobs.put_nowait(job)
-        async with client.to_async() as aclient:
+        tally.limit = AdaptiveLimit(concurrency)
+        network = httpx.AsyncHTTPTransport()
+        _deadline.install(network)
+        async with client.to_async(transport=AdaptiveTransport(network, tally.limit)) as aclient:
 
             async def worker() -> None:
                 while True:
@@ -125,11 +178,13 @@ def speak_texts(
                     except asyncio.QueueEmpty:
                         return
                     try:
-                        speech = await aspeak_long(aclient, text, v, fmt, max_chars=max_chars)
+                        speech, sent, cached = await _speak_row(aclient, text, v, fmt, max_chars, cache)
                     except SpeechgenError as err:
                         results[i] = BatchItem(i, text, v, error=err)
                     else:
                         results[i] = BatchItem(i, text, v, speech=speech)
+                        tally.chars_sent += sent
+                        tally.cached_rows += cached
                     report(i)
 
             workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, max(1, len(pending))))]
@@ -144,14 +199,20 @@ def speak_texts(
     try:
         if bar is not None:
             bar.update(n - len(pending))
-        run_in_worker_loop(work, on_report=(lambda _i: bar.update(1)) if bar is not None else None)
+        run_in_worker_loop(work, on_report=(lambda _i: _advance(bar, tally)) if bar is not None else None)
     finally:
         if bar is not None:
             failed = sum(1 for r in results if r is not None and not r.ok)
-            bar.set_postfix_str(f"{failed} failed" if failed else "all spoken", refresh=False)
+            done = f"{failed} failed" if failed else "all spoken"
+            bar.set_postfix_str(f"{done}, {tally.postfix()}", refresh=False)
             bar.close()
     assert all(r is not None for r in results)
     return results  # type: ignore[return-value]
+
+
+def _advance(bar: Any, tally: _Tally) -> None:
+    bar.set_postfix_str(tally.postfix(), refresh=False)  # drawn with the update, at tqdm's own rate
+    bar.update(1)
 
 
 def _as_text(value: Any) -> str | None:
@@ -243,6 +304,7 @@ def speak_column(
     progress: bool = True,
     into: str = "speech",
     error_into: str = "error",
+    cache: bool | None = None,
 ) -> SpeechgenFrame:
     """Speak `df[column]`; a copy of `df` with a `speech` and an `error` column.
 
@@ -250,6 +312,11 @@ def speak_column(
     inline when the table is shown; `.save(path)` to keep it) or None;
     `error` holds None or why that row failed. Give one `voice` for all rows,
     or `voice_column` naming a column of voice_ids.
+
+    `concurrency` is the most requests at once: the batch sends fewer while
+    the server answers 429 and more again as they succeed. Each row's speech
+    is kept in the speech cache as it arrives, so running it again after an
+    interruption requests only the rows not spoken yet (`cache=False`: no cache).
     """
     from .tables import SpeechgenFrame
 
@@ -262,7 +329,7 @@ def speak_column(
     voices: Any = voice if voice is not None else [_as_text(v) for v in df[voice_column].tolist()]
     items = speak_texts(
         df[column].tolist(), voices, format=format, concurrency=concurrency, client=client,
-        progress=progress, desc=f"Speaking {column!r}",
+        progress=progress, desc=f"Speaking {column!r}", cache=cache,
     )
     out = SpeechgenFrame(df.copy())
     out[into] = pd_object([item.speech for item in items], out.index)

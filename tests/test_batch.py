@@ -31,6 +31,32 @@ def faulty() -> Iterator[LocalServer]:
         yield srv
 
 
+@pytest.fixture(scope="module")
+def _counted() -> Iterator[LocalServer]:
+    with start(transition="immediate", admin=True) as srv:
+        yield srv
+
+
+@pytest.fixture
+def counted(_counted: LocalServer) -> Iterator[LocalServer]:
+    """A server whose request log each test starts empty (and whose faults it leaves off)."""
+    admin(_counted, "POST", "/_admin/reset")
+    yield _counted
+    admin(_counted, "PUT", "/_admin/faults", json={})
+
+
+def admin(server: LocalServer, method: str, path: str, **kwargs: object) -> dict:
+    import httpx
+
+    r = httpx.request(method, server.base_url + path, headers={"Authorization": f"Bearer {server.api_key}"}, timeout=30, **kwargs)
+    r.raise_for_status()
+    return r.json()
+
+
+def requests_log(server: LocalServer) -> dict:
+    return admin(server, "GET", "/_admin/requests", params={"path": "/v1/text-to-speech"})
+
+
 def assert_every_row_spoken_or_marked(out: pd.DataFrame, df: pd.DataFrame, column: str = "text") -> tuple[int, int]:
     assert list(out.index) == list(df.index) and len(out) == len(df)  # none lost, order kept
     spoken = failed = 0
@@ -110,33 +136,13 @@ def test_works_under_a_running_event_loop(client: sg.Client, voice_id: str) -> N
     assert assert_every_row_spoken_or_marked(out, df) == (6, 0)
 
 
-def test_concurrency_is_bounded(server: LocalServer, voice_id: str) -> None:
-    import httpx
-
-    in_flight = peak = 0
-    lock = threading.Lock()
-
-    async def enter(request: httpx.Request) -> None:
-        nonlocal in_flight, peak
-        with lock:
-            in_flight += 1
-            peak = max(peak, in_flight)
-
-    async def leave(response: httpx.Response) -> None:
-        nonlocal in_flight
-        await response.aread()
-        with lock:
-            in_flight -= 1
-
-    class Counting(sg.Client):
-        def to_async(self) -> sg.AsyncClient:
-            http = httpx.AsyncClient(event_hooks={"request": [enter], "response": [leave]})
-            return sg.AsyncClient(api_key=self.api_key, base_url=self.base_url, http_client=http)
-
-    with Counting(api_key=server.api_key, base_url=server.base_url) as counting:
-        items = speak_texts(sentences(24), voice_id, client=counting, concurrency=3, progress=False)
+def test_concurrency_is_bounded(counted: LocalServer, voice_id: str) -> None:
+    """Counted where it matters, at the server: never more than `concurrency` requests at once."""
+    with sg.Client(api_key=counted.api_key, base_url=counted.base_url) as c:
+        items = speak_texts(sentences(24), voice_id, client=c, concurrency=3, progress=False)
     assert all(i.ok for i in items)
-    assert 1 < peak <= 3
+    log = requests_log(counted)
+    assert len(log["requests"]) == 24 and 1 < log["peak_in_flight"] <= 3
 
 
 def test_progress_bar_counts_every_row(client: sg.Client, voice_id: str, capsys) -> None:
@@ -151,7 +157,7 @@ def test_a_bug_stops_the_batch_and_raises(client: sg.Client, voice_id: str, monk
     async def broken(*args, **kwargs):
         raise ZeroDivisionError("a bug, not a failed request")
 
-    monkeypatch.setattr(batch, "aspeak_long", broken)
+    monkeypatch.setattr(batch, "_speak_row", broken)
     with pytest.raises(ZeroDivisionError):
         speak_texts(sentences(3), voice_id, client=client, progress=False)
 
@@ -189,3 +195,93 @@ def test_bad_arguments_are_refused_before_any_request(client: sg.Client, voice_i
         speak_column(df, "text", voice=voice_id, client=client, format="mp4")
     with pytest.raises(sg.InvalidInputError, match="concurrency"):
         speak_texts(["a"], voice_id, client=client, concurrency=0)
+
+
+# --------------------------------------------------------------------------- resuming, adapting
+
+
+def test_a_resumed_batch_requests_only_the_missing_rows(counted: LocalServer, voice_id: str) -> None:
+    """Ctrl-C ("interrupt kernel") halfway; the same batch again asks only for what was not spoken."""
+    import _thread
+
+    texts = sentences(40)
+    # Slow enough that the interrupt lands mid-batch.
+    admin(counted, "PUT", "/_admin/faults", json={"rate": 1.0, "kinds": ["slow"], "slow_seconds": 0.05})
+    stop = threading.Event()
+
+    def interrupt_after_ten() -> None:
+        while not stop.wait(0.01):
+            if sum(e["status"] == 200 for e in requests_log(counted)["requests"]) >= 10:
+                _thread.interrupt_main()  # what "interrupt kernel" does: SIGINT to the main thread
+                return
+
+    watcher = threading.Thread(target=interrupt_after_ten)
+    watcher.start()
+    with sg.Client(api_key=counted.api_key, base_url=counted.base_url) as c:
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                speak_texts(texts, voice_id, client=c, concurrency=4, progress=False)
+        finally:
+            stop.set()
+            watcher.join()
+        kept = len(sg.cache.default_cache())
+        first = len(requests_log(counted)["requests"])
+        assert 10 <= kept < 40 and kept <= first
+        items = speak_texts(texts, voice_id, client=c, concurrency=4, progress=False)
+    assert all(i.ok for i in items) and [i.speech.text for i in items] == texts
+    assert len(requests_log(counted)["requests"]) - first == 40 - kept  # only the missing rows
+
+
+def test_a_batch_again_is_all_cache_and_the_bar_says_so(counted: LocalServer, voice_id: str, capsys) -> None:
+    with sg.Client(api_key=counted.api_key, base_url=counted.base_url) as c:
+        speak_texts(sentences(6), voice_id, client=c, progress=True, desc="First")
+        first = capsys.readouterr().err
+        speak_texts(sentences(6), voice_id, client=c, progress=True, desc="Again")
+        again = capsys.readouterr().err
+    assert len(requests_log(counted)["requests"]) == 6
+    chars = sum(len(t) for t in sentences(6))
+    assert f"{chars:,} chars spoken" in first and "concurrency 6/8" in first or "concurrency 8/8" in first
+    assert "0 chars spoken" in again and "6 from cache" in again
+
+
+def test_cache_false_asks_again(counted: LocalServer, voice_id: str) -> None:
+    df = pd.DataFrame({"text": sentences(3)})
+    with sg.Client(api_key=counted.api_key, base_url=counted.base_url) as c:
+        speak_column(df, "text", voice=voice_id, client=c, progress=False)
+        speak_column(df, "text", voice=voice_id, client=c, progress=False, cache=False)
+    assert len(requests_log(counted)["requests"]) == 6
+
+
+def test_the_batch_lowers_its_concurrency_under_429_and_loses_nothing(counted: LocalServer, voice_id: str, capsys) -> None:
+    """A server that takes 2 requests at once (429 beyond): the batch, allowed 8, settles near 2."""
+    admin(counted, "PUT", "/_admin/faults", json={
+        "max_in_flight": 2, "retry_after": 0, "rate": 1.0, "kinds": ["slow"], "slow_seconds": 0.05, "paths": ["/v1/text-to-speech"],
+    })
+    with sg.Client(api_key=counted.api_key, base_url=counted.base_url) as c:
+        items = speak_texts(sentences(40), voice_id, client=c, concurrency=8, progress=True, desc="Limited")
+    assert all(i.ok for i in items)
+    statuses = [e["status"] for e in requests_log(counted)["requests"]]
+    refused = statuses.count(429)
+    assert statuses.count(200) == 40
+    assert refused < 0.3 * len(statuses), f"{refused} of {len(statuses)} answered 429"  # a fixed 8 gets ~3 in 4 refused
+    final = capsys.readouterr().err.rsplit("concurrency ", 1)[1].split("/")[0]
+    assert int(final) <= 3
+
+
+def test_adaptive_limit_cuts_once_per_round_and_pauses_only_at_one() -> None:
+    from speechgen_jupyter._aimd import DECREASE, AdaptiveLimit
+
+    now = [100.0]
+    limit = AdaptiveLimit(8, clock=lambda: now[0])
+    assert limit.allowed == 8
+    epoch = limit.epoch
+    limit.refused(epoch, 1.0)
+    assert limit.limit == pytest.approx(8 * DECREASE)
+    limit.refused(epoch, 1.0)  # sent before the cut: says nothing new
+    assert limit.limit == pytest.approx(8 * DECREASE) and limit.resume_at == 0
+    for _ in range(50):
+        limit.refused(limit.epoch, 1.0)
+    assert limit.allowed == 1 and limit.resume_at == pytest.approx(101.0)  # refused at 1: a rate limit, so wait
+    for _ in range(200):
+        limit.succeeded()
+    assert limit.allowed == 8 and limit.limit <= 8
