@@ -32,8 +32,8 @@ def faulty() -> Iterator[LocalServer]:
 
 
 @pytest.fixture(scope="module")
-def _counted() -> Iterator[LocalServer]:
-    with start(transition="immediate", admin=True) as srv:
+def _counted(page_only: bool) -> Iterator[LocalServer]:
+    with start(transition="immediate", admin=True, page_only=page_only) as srv:
         yield srv
 
 
@@ -43,6 +43,10 @@ def counted(_counted: LocalServer) -> Iterator[LocalServer]:
     admin(_counted, "POST", "/_admin/reset")
     yield _counted
     admin(_counted, "PUT", "/_admin/faults", json={})
+
+
+#: A built-in voice of the `counted` server (which takes it in both modes; page-only, nothing lists it).
+BUILTIN = "en-us-male-1"
 
 
 def admin(server: LocalServer, method: str, path: str, **kwargs: object) -> dict:
@@ -136,10 +140,10 @@ def test_works_under_a_running_event_loop(client: sg.Client, voice_id: str) -> N
     assert assert_every_row_spoken_or_marked(out, df) == (6, 0)
 
 
-def test_concurrency_is_bounded(counted: LocalServer, voice_id: str) -> None:
+def test_concurrency_is_bounded(counted: LocalServer) -> None:
     """Counted where it matters, at the server: never more than `concurrency` requests at once."""
     with sg.Client(api_key=counted.api_key, base_url=counted.base_url) as c:
-        items = speak_texts(sentences(24), voice_id, client=c, concurrency=3, progress=False)
+        items = speak_texts(sentences(24), BUILTIN, client=c, concurrency=3, progress=False)
     assert all(i.ok for i in items)
     log = requests_log(counted)
     assert len(log["requests"]) == 24 and 1 < log["peak_in_flight"] <= 3
@@ -200,7 +204,7 @@ def test_bad_arguments_are_refused_before_any_request(client: sg.Client, voice_i
 # --------------------------------------------------------------------------- resuming, adapting
 
 
-def test_a_resumed_batch_requests_only_the_missing_rows(counted: LocalServer, voice_id: str) -> None:
+def test_a_resumed_batch_requests_only_the_missing_rows(counted: LocalServer) -> None:
     """Ctrl-C ("interrupt kernel") halfway; the same batch again asks only for what was not spoken."""
     import _thread
 
@@ -220,23 +224,23 @@ def test_a_resumed_batch_requests_only_the_missing_rows(counted: LocalServer, vo
     with sg.Client(api_key=counted.api_key, base_url=counted.base_url) as c:
         try:
             with pytest.raises(KeyboardInterrupt):
-                speak_texts(texts, voice_id, client=c, concurrency=4, progress=False)
+                speak_texts(texts, BUILTIN, client=c, concurrency=4, progress=False)
         finally:
             stop.set()
             watcher.join()
         kept = len(sg.cache.default_cache())
         first = len(requests_log(counted)["requests"])
         assert 10 <= kept < 40 and kept <= first
-        items = speak_texts(texts, voice_id, client=c, concurrency=4, progress=False)
+        items = speak_texts(texts, BUILTIN, client=c, concurrency=4, progress=False)
     assert all(i.ok for i in items) and [i.speech.text for i in items] == texts
     assert len(requests_log(counted)["requests"]) - first == 40 - kept  # only the missing rows
 
 
-def test_a_batch_again_is_all_cache_and_the_bar_says_so(counted: LocalServer, voice_id: str, capsys) -> None:
+def test_a_batch_again_is_all_cache_and_the_bar_says_so(counted: LocalServer, capsys) -> None:
     with sg.Client(api_key=counted.api_key, base_url=counted.base_url) as c:
-        speak_texts(sentences(6), voice_id, client=c, progress=True, desc="First")
+        speak_texts(sentences(6), BUILTIN, client=c, progress=True, desc="First")
         first = capsys.readouterr().err
-        speak_texts(sentences(6), voice_id, client=c, progress=True, desc="Again")
+        speak_texts(sentences(6), BUILTIN, client=c, progress=True, desc="Again")
         again = capsys.readouterr().err
     assert len(requests_log(counted)["requests"]) == 6
     chars = sum(len(t) for t in sentences(6))
@@ -244,21 +248,21 @@ def test_a_batch_again_is_all_cache_and_the_bar_says_so(counted: LocalServer, vo
     assert "0 chars spoken" in again and "6 from cache" in again
 
 
-def test_cache_false_asks_again(counted: LocalServer, voice_id: str) -> None:
+def test_cache_false_asks_again(counted: LocalServer) -> None:
     df = pd.DataFrame({"text": sentences(3)})
     with sg.Client(api_key=counted.api_key, base_url=counted.base_url) as c:
-        speak_column(df, "text", voice=voice_id, client=c, progress=False)
-        speak_column(df, "text", voice=voice_id, client=c, progress=False, cache=False)
+        speak_column(df, "text", voice=BUILTIN, client=c, progress=False)
+        speak_column(df, "text", voice=BUILTIN, client=c, progress=False, cache=False)
     assert len(requests_log(counted)["requests"]) == 6
 
 
-def test_the_batch_lowers_its_concurrency_under_429_and_loses_nothing(counted: LocalServer, voice_id: str, capsys) -> None:
+def test_the_batch_lowers_its_concurrency_under_429_and_loses_nothing(counted: LocalServer, capsys) -> None:
     """A server that takes 2 requests at once (429 beyond): the batch, allowed 8, settles near 2."""
     admin(counted, "PUT", "/_admin/faults", json={
         "max_in_flight": 2, "retry_after": 0, "rate": 1.0, "kinds": ["slow"], "slow_seconds": 0.05, "paths": ["/v1/text-to-speech"],
     })
     with sg.Client(api_key=counted.api_key, base_url=counted.base_url) as c:
-        items = speak_texts(sentences(40), voice_id, client=c, concurrency=8, progress=True, desc="Limited")
+        items = speak_texts(sentences(40), BUILTIN, client=c, concurrency=8, progress=True, desc="Limited")
     assert all(i.ok for i in items)
     statuses = [e["status"] for e in requests_log(counted)["requests"]]
     refused = statuses.count(429)

@@ -35,8 +35,9 @@ TEN_SECONDS = (
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with start(admin=True, transition="immediate") as srv:
+def server(page_only: bool) -> Iterator[LocalServer]:
+    """The local server, full and page-only (the stand-in for the real service): the cache is the client's."""
+    with start(admin=True, transition="immediate", page_only=page_only) as srv:
         yield srv
 
 
