@@ -382,12 +382,17 @@ def speak_long(
     *,
     max_chars: int = C.MAX_TEXT_CHARS,
     on_chunk: Callable[[int, int], None] | None = None,
+    cache: bool | None = None,
 ) -> Speech:
-    """Speak text of any length as one clip; `on_chunk(done, total)` after each part."""
+    """Speak text of any length as one clip; `on_chunk(done, total)` after each part.
+
+    Each part goes through the speech cache (`cache=False`: not), as it is
+    spoken: a text interrupted halfway resumes where it stopped.
+    """
     plan = LongText(text, voice, format, max_chars)
     parts: list[Speech] = []
     for i, chunk in enumerate(plan.chunks):
-        parts.append(client.text_to_speech(chunk, voice, plan.request_format))
+        parts.append(client.text_to_speech(chunk, voice, plan.request_format, cache=cache))
         if on_chunk is not None:
             on_chunk(i + 1, len(plan.chunks))
     return plan.finish(parts)
@@ -400,8 +405,9 @@ async def aspeak_long(
     format: str = C.DEFAULT_OUTPUT_FORMAT,
     *,
     max_chars: int = C.MAX_TEXT_CHARS,
+    cache: bool | None = None,
 ) -> Speech:
     """The async twin of `speak_long` (chunks in order, one request at a time)."""
     plan = LongText(text, voice, format, max_chars)
-    parts = [await client.text_to_speech(chunk, voice, plan.request_format) for chunk in plan.chunks]
+    parts = [await client.text_to_speech(chunk, voice, plan.request_format, cache=cache) for chunk in plan.chunks]
     return plan.finish(parts)

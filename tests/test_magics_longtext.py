@@ -12,7 +12,8 @@ import pytest
 from magics_calls import ok
 
 import speechgen_jupyter as sg
-from speechgen_jupyter.longtext import LongText, join_speech, speak_long, split_text
+from speechgen_jupyter._streamplan import plan_parts
+from speechgen_jupyter.longtext import LongText, join_speech, speak_long, split_sentences, split_text
 
 pytest_plugins = ["magics_env"]
 
@@ -110,22 +111,83 @@ def recorder(server) -> Iterator[tuple[sg.Client, Recorder]]:
 
 
 @pytest.mark.server_modes("full")  # splitting and joining do not depend on what the server offers
-def test_twelve_thousand_characters_become_one_clip_with_the_chunks_in_order(
+def test_twelve_thousand_characters_become_one_clip_with_the_parts_in_order(
     shell, recorder: tuple[sg.Client, Recorder], voice_id: str
 ) -> None:
+    """Streamed (the default): the streaming plan's parts, a few in flight at once, joined in the text's order."""
     _, record = recorder
     text = long_text(12_000)
     shell.user_ns["book"] = text
     speech = ok(shell, f"%%speechgen --voice {voice_id} --format wav\n{{book}}")
     assert speech.format == "wav" and speech.text == text
-    chunks = split_text(text)
-    assert len(chunks) == 3
-    assert record.texts == chunks  # sent in order, nothing else
-    # The joined PCM is exactly the parts' PCM, in order; so is the duration.
-    assert pcm(speech.data) == b"".join(pcm(p.data) for p in record.parts)
+    parts = plan_parts(text)
+    assert 4 <= len(parts) <= 12 and parts[0].startswith(split_sentences(text)[0]) and len(parts[0]) < 200
+    assert sorted(record.texts) == sorted(parts)  # each part asked once, nothing else
+    spoken = dict(zip(record.texts, record.parts, strict=True))
+    # The joined PCM is exactly the parts' PCM, in the text's order (whatever order they arrived in).
+    assert pcm(speech.data) == b"".join(pcm(spoken[t].data) for t in parts)
     assert speech.duration == pytest.approx(sum(p.duration for p in record.parts), abs=1e-3)
     # And it is plausible speech: 10 to 25 characters a second.
     assert 12_000 / 25 < speech.duration < 12_000 / 10
+
+
+@pytest.mark.server_modes("full")  # 12,000 characters in a clone's neural voice take a minute
+def test_no_stream_sends_the_fewest_requests_one_after_another(shell, recorder: tuple[sg.Client, Recorder], voice_id: str) -> None:
+    _, record = recorder
+    text = long_text(12_000)
+    shell.user_ns["book"] = text
+    speech = ok(shell, f"%%speechgen --voice {voice_id} --format wav --no-stream\n{{book}}")
+    chunks = split_text(text)
+    assert len(chunks) == 3 and record.texts == chunks  # sent in order, nothing else
+    assert pcm(speech.data) == b"".join(pcm(p.data) for p in record.parts)
+
+
+def test_a_cell_again_is_answered_from_the_cache_and_no_cache_asks_again(
+    shell, recorder: tuple[sg.Client, Recorder], voice_id: str
+) -> None:
+    _, record = recorder
+    text = long_text(1_500)
+    first = ok(shell, f"%%speechgen --voice {voice_id}\n{text}")
+    asked = len(record.texts)
+    assert asked == len(plan_parts(text))
+    again = ok(shell, f"%%speechgen --voice {voice_id}\n{text}")
+    assert len(record.texts) == asked and again == first  # a re-run makes no request
+    ok(shell, f"%%speechgen --voice {voice_id} --no-cache\n{text}")
+    assert len(record.texts) == 2 * asked
+    ok(shell, "%config SpeechgenMagics.cache = False")
+    ok(shell, f"%%speechgen --voice {voice_id}\n{text}")
+    assert len(record.texts) == 3 * asked
+
+
+def test_an_interrupted_long_text_resumes_where_it_stopped(shell, recorder: tuple[sg.Client, Recorder], voice_id: str) -> None:
+    """Ctrl-C after two parts; the cell again asks only for the parts not spoken yet."""
+    import _thread
+
+    client, record = recorder
+    text = long_text(3_000)
+    parts = plan_parts(text)
+
+    class Interrupt:
+        def __call__(self, response: httpx.Response) -> None:
+            if len(record.texts) == 2:
+                _thread.interrupt_main()
+
+    client._http.event_hooks["response"].append(Interrupt())
+    with pytest.raises(KeyboardInterrupt):
+        shell.run_cell(f"%%speechgen --voice {voice_id}\n{text}").raise_error()
+    client._http.event_hooks["response"].pop()
+    # Requests already in flight were let finish (into the cache): wait for them, then count.
+    import threading
+    import time
+
+    deadline = time.monotonic() + 30
+    while any(t.name.startswith("speechgen-stream") for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    done = set(record.texts)
+    assert 2 <= len(done) < len(parts)
+    speech = ok(shell, f"%%speechgen --voice {voice_id}\n{text}")
+    assert sorted(record.texts[len(done):]) == sorted(set(parts) - done)  # only the missing parts
+    assert speech.text == text
 
 
 @pytest.mark.parametrize("fmt", ["mp3", "ogg", "flac"])
@@ -159,6 +221,6 @@ def test_the_cell_magic_shows_progress_over_parts_and_uses_max_chars(shell, voic
     ok(shell, "%config SpeechgenMagics.max_chars = 150")
     speech = ok(shell, f"%%speechgen --voice {voice_id}\n{text}")
     err = capsys.readouterr().err
-    total = len(split_text(text, 150))
+    total = len(plan_parts(text, 150))
     assert re.search(rf"{total}/{total}", err), err
     assert speech.text == text and speech.duration > 20

@@ -3,8 +3,11 @@ offers a download, and carries no key."""
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
-from widgets_helpers import saved_widget_state
+from widgets_helpers import holds_bytes, saved_widget_state, wait_until
 
 from speechgen_jupyter.types import Speech
 from speechgen_jupyter.widgets import AudioPlayer
@@ -60,3 +63,101 @@ def test_only_speech_is_played(closing) -> None:
 def test_no_key_in_the_widget_state(speech, client, closing) -> None:
     closing(AudioPlayer(speech))
     assert client.api_key.reveal() not in saved_widget_state()
+
+
+# --------------------------------------------------------------------------- streamed playback (the kernel's side)
+
+CHAPTER = " ".join(f"Sentence {i + 1} of a text long enough to be streamed in several parts." for i in range(24))
+TTS = "/v1/text-to-speech"
+
+
+def tts_log(admin) -> list[dict]:  # type: ignore[no-untyped-def]
+    return admin.http.get("/_admin/requests", params={"path": TTS}).json()["requests"]
+
+
+def page_has(player: AudioPlayer, part) -> None:  # type: ignore[no-untyped-def]
+    """What the page does with each part it receives: tell the kernel it has the bytes."""
+    player._on_page_message(player, {"event": "part", "stream": player.stream_id, "index": part.index}, [])
+
+
+def test_a_stream_sends_each_part_once_in_order_and_ends_holding_the_joined_clip(client, closing) -> None:
+    player = closing(AudioPlayer())
+    seen: list = []
+    player.observe(lambda change: seen.extend(p for p in change["new"] if p not in seen), names="parts")
+    states: list[str] = []
+    player.observe(lambda change: states.append(change["new"]), names="stream_state")
+    stream = client.stream_speech(CHAPTER, "en-us-male-1")
+    speech = player.play_stream(stream)
+    assert speech is not None and speech == stream.speech and player.speech is speech
+    assert [p.index for p in seen] == list(range(stream.total)) and stream.total >= 4
+    assert states == ["streaming", "done"]
+    assert player.parts == [] and player.audio == speech.data and player.clip_id  # the joined clip, as for any speech
+    assert "parts" not in player.caption
+
+
+def test_parts_the_page_has_are_closed_and_the_saved_state_holds_only_the_joined_clip(client, closing) -> None:
+    player = closing(AudioPlayer())
+    pieces: list = []
+    player.observe(lambda change: pieces.extend(p for p in change["new"] if p not in pieces), names="parts")
+    speech = player.play_stream(client.stream_speech(CHAPTER, "en-us-female-1"))
+    assert all(p.comm is not None for p in pieces)  # not yet acknowledged
+    for piece in pieces:
+        page_has(player, piece)
+    assert all(p.comm is None for p in pieces)  # closed: gone from the kernel and from any saved notebook
+    saved = json.loads(saved_widget_state())["state"]
+    assert not any(m["model_name"] == "WidgetModel" and "index" in m["state"] for m in saved.values())
+    assert holds_bytes(saved_widget_state(), speech.data)  # the joined clip, as a player held before streaming
+
+
+def test_unacknowledged_parts_are_closed_after_the_grace(client, closing, monkeypatch) -> None:
+    import speechgen_jupyter.widgets.player as player_module
+
+    monkeypatch.setattr(player_module, "PART_GRACE_SECONDS", 0.05)
+    player = closing(AudioPlayer())
+    pieces: list = []
+    player.observe(lambda change: pieces.extend(p for p in change["new"] if p not in pieces), names="parts")
+    player.play_stream(client.stream_speech(CHAPTER, "en-us-male-2"))
+    wait_until(lambda: all(p.comm is None for p in pieces), 10, "the parts no page acknowledged to be closed")
+
+
+def test_stop_from_the_page_sends_no_further_request(client, admin, closing) -> None:
+    admin.faults({"rate": 1.0, "kinds": ["slow"], "slow_seconds": 0.3, "paths": [TTS]})
+    since = len(tts_log(admin))
+    player = closing(AudioPlayer())
+    player.speak(CHAPTER, "en-us-male-1", client=client, lookahead=2)
+    wait_until(lambda: len(player.parts) >= 1, 30, "the first part")
+    player._on_page_message(player, {"event": "stop", "stream": player.stream_id}, [])  # the Stop button
+    assert player.wait(30)
+    asked = len(tts_log(admin)) - since
+    assert player.stream_state == "stopped" and player.speech is None and "Stopped after" in player.caption
+    assert asked <= 1 + 2  # the first part and at most the look-ahead already in flight
+    time.sleep(0.8)  # as long as the next parts would have taken
+    assert len(tts_log(admin)) - since == asked
+
+
+def test_closing_the_player_stops_the_stream(client, admin, closing) -> None:
+    admin.faults({"rate": 1.0, "kinds": ["slow"], "slow_seconds": 0.3, "paths": [TTS]})
+    player = AudioPlayer()
+    player.speak(CHAPTER, "en-us-female-1", client=client, lookahead=1)
+    wait_until(lambda: len(player.parts) >= 1, 30, "the first part")
+    player.close()
+    assert player.wait(30)
+    asked = len(tts_log(admin))
+    time.sleep(0.6)
+    assert len(tts_log(admin)) == asked
+
+
+def test_a_stream_error_is_shown_and_raised(client, closing) -> None:
+    import speechgen_jupyter as sg
+
+    player = closing(AudioPlayer())
+    with pytest.raises(sg.NotFoundError):
+        player.play_stream(client.stream_speech(CHAPTER, "no-such-voice"))
+    assert player.stream_state == "failed" and player.parts == []
+
+
+def test_the_page_code_schedules_parts_back_to_back_on_one_clock() -> None:
+    # The page side is proved in the browser (tests/browser/test_streaming_browser.py); here, that it is built
+    # from Web Audio scheduling and not one <audio> element per part.
+    assert "decodeAudioData" in _ESM and "source.start(when)" in _ESM and "Math.max(ctx.currentTime + LEAD, this.endAt)" in _ESM
+    assert 'part.set("audio", new DataView(new ArrayBuffer(0)))' in _ESM

@@ -52,6 +52,15 @@ class Context:
         formatter = getattr(self.shell, "display_formatter", None)
         return formatter is not None and "text/html" in formatter.active_types
 
+    @property
+    def live_widgets(self) -> bool:
+        """Can this frontend show widgets that change while a cell runs (a kernel with a notebook attached)?
+
+        A terminal IPython, or a shell with no kernel (tests, scripts), shows
+        outputs only: it gets results, never a live player.
+        """
+        return self.rich and getattr(self.shell, "kernel", None) is not None
+
     def say(self, message: str) -> None:
         """A short line for the user (never a secret)."""
         print(message)

@@ -62,6 +62,17 @@ class SpeechgenMagics(Magics):
         default_value="auto",
         help="Show audio players ('html'), text only ('text'), or decide from the frontend ('auto').",
     ).tag(config=True)
+    cache = Bool(
+        True,
+        help="Answer %%speechgen from the speech cache when it was said before (no request, nothing billed); "
+        "False asks the service every time (--no-cache for one cell). %speechgen cache shows and clears it.",
+    ).tag(config=True)
+    stream = Bool(
+        True,
+        help="Play a long %%speechgen text while it is spoken: the first sentence at once, the rest back to back "
+        "(in a notebook; the cell then shows the player and has no value: NAME << keeps the Speech). "
+        "False waits for the whole text, as one clip (--no-stream for one cell).",
+    ).tag(config=True)
 
     @validate("max_chars")
     def _check_max_chars(self, proposal: Any) -> int:

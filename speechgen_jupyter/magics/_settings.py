@@ -34,6 +34,8 @@ class Settings:
     interpolate: bool = True
     progress: bool = True
     players: str = "auto"
+    cache: bool = True
+    stream: bool = True
 
     @classmethod
     def of(cls, source: Any) -> Settings:

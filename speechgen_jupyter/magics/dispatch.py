@@ -21,7 +21,8 @@ __all__ = ["SUBCOMMANDS", "subcommand", "run_line"]
 
 #: Every valid `%speechgen` subcommand, in the order `help` lists them.
 SUBCOMMANDS: tuple[str, ...] = (
-    "models", "voices", "clone", "status", "wait", "samples", "delete", "track", "forget", "connect", "help",
+    "models", "voices", "clone", "status", "wait", "samples", "delete", "track", "forget", "connect", "cache",
+    "help",
 )
 
 

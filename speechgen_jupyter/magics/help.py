@@ -13,8 +13,9 @@ SUMMARY = "this help; `help SUBCOMMAND` for one command's options"
 OVERVIEW = """\
 Speak text:
 
-  %%speechgen [--voice V] [--format mp3|wav|ogg|flac] [--out PATH] [--autoplay] [-o NAME]
-  Text to speak. Long text is split at sentences and joined into one clip.
+  %%speechgen [--voice V] [--format mp3|wav|ogg|flac] [--out PATH] [--autoplay] [--no-cache] [--no-stream] [-o NAME]
+  Text to speak. Long text plays while it is spoken (the first sentence at once), then is one clip.
+  Speech said before comes from the cache, with no request (%speechgen cache).
 
   {name} inserts the notebook variable `name` (also {obj.attr}, {items[0]}, {x:.1f});
   write {{ and }} for literal braces. The same works in options: --voice {my_voice}.
@@ -26,7 +27,7 @@ Manage voices (%speechgen SUBCOMMAND ...; `NAME << SUBCOMMAND ...` stores the re
 
 Settings (%config SpeechgenMagics to list, %config SpeechgenMagics.default_voice = "..." to set):
   default_voice, default_format, autoplay, output_dir, wait_timeout, max_chars, interpolate,
-  progress, players
+  progress, players, cache, stream
 
 Errors you can fix are shown as one line; add `--help` to any subcommand for its options.
 """

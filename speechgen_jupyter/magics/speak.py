@@ -1,15 +1,25 @@
 """`%%speechgen`: speak the cell's text and show a player.
 
-    %%speechgen [--voice V] [--format mp3|wav|ogg|flac] [--out PATH] [--autoplay] [-o NAME]
+    %%speechgen [--voice V] [--format mp3|wav|ogg|flac] [--out PATH] [--autoplay] [--no-cache] [--no-stream] [-o NAME]
     %%speechgen NAME << [options]
 
 The text may use `{name}` to insert notebook variables (`{{`/`}}` for literal
-braces). Text longer than one request is split at sentences and joined into
-one clip (see `speechgen_jupyter.longtext`).
+braces). Speech said before comes from the speech cache, with no request
+(`--no-cache`, or `%config SpeechgenMagics.cache = False`, asks again).
 
-The cell's value is the `Speech`, so it shows as a player (text in a
-terminal) and lands in `_`; with `--autoplay` the player is displayed
-instead, started once, and the cell has no value (use `-o NAME` to keep it).
+A text of one sentence or a few: the cell's value is the `Speech`, so it
+shows as a player (text in a terminal) and lands in `_`; with `--autoplay`
+the player is displayed instead, started once, and the cell has no value
+(use `-o NAME` to keep it).
+
+A longer text is *streamed* (`speechgen_jupyter.streaming`): in a notebook
+the cell shows a player at once, which plays the first sentence as soon as
+it is spoken and the rest back to back while the cell runs; the cell then
+has no value (the player is its output) and `NAME <<` keeps the joined
+Speech. Interrupting the kernel stops it, with no further request. In a
+terminal the parts are fetched the same way, a few at a time, and joined.
+`--no-stream` (or `%config SpeechgenMagics.stream = False`) waits for the
+whole text instead and shows it as one clip, as before streaming.
 """
 
 from __future__ import annotations
@@ -39,6 +49,11 @@ def parser() -> MagicArgumentParser:
     p.add_argument("--format", "-f", choices=OUTPUT_FORMATS, help="audio format (default: SpeechgenMagics.default_format)")
     p.add_argument("--out", metavar="PATH", help="also save the audio to PATH (a file, or a folder)")
     p.add_argument("--autoplay", action="store_true", help="play it once as soon as it is shown")
+    p.add_argument("--no-cache", dest="no_cache", action="store_true", help="ask the service even if this was said before")
+    p.add_argument(
+        "--no-stream", dest="no_stream", action="store_true",
+        help="for a long text: wait for all of it and show one clip (default: play it while it is spoken)",
+    )
     p.add_argument("-o", "--output", dest="output", metavar="NAME", help="store the Speech in the variable NAME")
     return p
 
@@ -59,12 +74,16 @@ def run_cell(ctx: Context, line: str, cell: str) -> Any:
     if not text:
         raise UsageError("There is no text to speak: write it in the cell, below %%speechgen.")
     fmt = args.format or ctx.settings.default_format
-    speech = _speak(ctx, text, args.voice, fmt)
+    cache = ctx.settings.cache and not args.no_cache
+    stream = ctx.settings.stream and not args.no_stream
+    speech, shown = _speak(ctx, text, args.voice, fmt, cache=cache, stream=stream)
 
     saved = _save(ctx, speech, args.out)
     if saved is not None:
         ctx.say(f"Saved {saved}")
     ctx.store(name, speech)
+    if shown:  # the streamed player is already the cell's output, holding the joined clip
+        return None
     if (args.autoplay or ctx.settings.autoplay) and ctx.rich:
         from ._display import AutoplayPlayer
 
@@ -73,22 +92,49 @@ def run_cell(ctx: Context, line: str, cell: str) -> Any:
     return speech
 
 
-def _speak(ctx: Context, text: str, wanted: str | None, fmt: str) -> Any:
+def _speak(ctx: Context, text: str, wanted: str | None, fmt: str, *, cache: bool, stream: bool) -> tuple[Any, bool]:
+    """(the joined Speech, whether a streamed player already shows it)."""
     from ..errors import BadRequestError, NotFoundError
+
+    voice = wanted or ctx.settings.default_voice or _first_builtin(ctx)
+    try:
+        return _speak_with(ctx, text, voice, fmt, cache=cache, stream=stream)
+    except (NotFoundError, BadRequestError) as err:
+        return _speak_with(ctx, text, resolve_voice(ctx, voice, err), fmt, cache=cache, stream=stream)
+
+
+def _speak_with(ctx: Context, text: str, voice: str, fmt: str, *, cache: bool, stream: bool) -> tuple[Any, bool]:
+    from .._streamplan import StreamPlan
     from ..longtext import LongText, speak_long
 
     client = ctx.client
-    voice = wanted or ctx.settings.default_voice or _first_builtin(ctx)
-    chunks = len(LongText(text, voice, fmt, ctx.settings.max_chars).chunks)
-    bar = _bar(chunks) if chunks > 1 and ctx.settings.progress else None
-    try:
+    max_chars = ctx.settings.max_chars
+    if not stream:  # all of it, then one clip: the fewest requests, one at a time
+        chunks = len(LongText(text, voice, fmt, max_chars).chunks)
+        bar = _bar(chunks) if chunks > 1 and ctx.settings.progress else None
         try:
-            return speak_long(client, text, voice, fmt, max_chars=ctx.settings.max_chars, on_chunk=_advance(bar))
-        except (NotFoundError, BadRequestError) as err:
-            resolved = resolve_voice(ctx, voice, err)
+            return speak_long(client, text, voice, fmt, max_chars=max_chars, on_chunk=_advance(bar), cache=cache), False
+        finally:
             if bar is not None:
-                bar.reset()
-            return speak_long(client, text, resolved, fmt, max_chars=ctx.settings.max_chars, on_chunk=_advance(bar))
+                bar.close()
+    parts = len(StreamPlan(text, voice, fmt, max_chars).parts)
+    streamed = client.stream_speech(text, voice, fmt, max_chars=max_chars, cache=cache)
+    if parts > 1 and ctx.live_widgets:
+        from ..widgets.player import AudioPlayer
+
+        player = AudioPlayer()
+        ctx.display(player)  # shown now, while the cell runs: it plays each part as it arrives
+        speech = player.play_stream(streamed)
+        if speech is None:  # pragma: no cover - a cell's stream stops only by an interrupt, which raises
+            raise UsageError("Stopped before the whole text was spoken.")
+        return speech, True
+    bar = _bar(parts) if parts > 1 and ctx.settings.progress else None
+    try:
+        with streamed:
+            for part in streamed:
+                if bar is not None:
+                    bar.update(1)
+        return streamed.speech, False
     finally:
         if bar is not None:
             bar.close()

@@ -7,7 +7,9 @@ Three sections over one client (the shared one unless given):
 
 * Speak: a text box, a voice picker (your ready clones, and built-in voices
   where the server lists them) with a free field for any voice id, Speak,
-  and a player for the result.
+  and a player that starts on the first sentence while the rest is spoken
+  (any length of text; its Stop sends no further request), then holds the
+  whole clip. Speech said before comes from the speech cache.
 * Your voice models: the models table (Refresh, click a row), the selected
   model's details and sample, "Speak with this voice", and Delete with a
   confirmation; a model still cloning gets a live status panel; a field to
@@ -193,11 +195,16 @@ class Studio(widgets.VBox):
             return False
         text, fmt = self.text.value, self.format.value
         return self.speak_busy.run(
-            "Speaking…", lambda: self.client.text_to_speech(text, voice, fmt), self._spoken, action_name="speaking"
+            "Speaking…",
+            lambda: self.player.play_stream(self.client.stream_speech(text, voice, fmt)),
+            self._spoken,
+            action_name="speaking",
         )
 
-    def _spoken(self, speech: Speech) -> None:
-        self.player.show(speech)
+    def _spoken(self, speech: Speech | None) -> None:
+        """The player plays the text as it is spoken and ends holding the joined clip (None: stopped)."""
+        if speech is None:
+            self.speak_notice.info("Stopped: nothing more was asked of the server.")
 
     # -- models ------------------------------------------------------------------------
 
