@@ -96,12 +96,12 @@ def test_a_real_bug_keeps_its_traceback(shell, monkeypatch, capsys) -> None:
 
 
 def test_a_real_bug_in_the_cell_magic_keeps_its_traceback(shell, voice_id: str, monkeypatch, capsys) -> None:
-    import speechgen_jupyter.longtext as longtext
+    import speechgen_jupyter.magics.speak as speak
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a bug while speaking")
 
-    monkeypatch.setattr(longtext, "speak_long", broken)
+    monkeypatch.setattr(speak, "_speak_with", broken)
     result = run(shell, f"%%speechgen -v {voice_id}\nHello.")
     assert isinstance(result.error_in_exec, ZeroDivisionError)
     assert "Traceback" in "".join(capsys.readouterr())

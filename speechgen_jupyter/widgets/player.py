@@ -200,6 +200,12 @@ function render({ model, el }) {
     if (streams[id]) streams[id].stop();  // silent at once
     model.send({ event: "stop", stream: id });  // and no further requests
     streamState();
+    // A kernel busy with a running cell reads the message only when the cell ends: say how to stop it now.
+    setTimeout(() => {
+      if (model.get("stream_id") === id && model.get("stream_state") === "streaming") {
+        caption.textContent = "Silenced. The cell is still fetching the rest: interrupt the kernel (\u25A0 in the toolbar) to stop it.";
+      }
+    }, 1000);
   });
   wake.addEventListener("click", () => { audioContext().resume().then(streamState); });
   audio.addEventListener("play", () => {  // the joined clip replaces what is still being streamed
