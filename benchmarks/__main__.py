@@ -46,6 +46,9 @@ SUITES: dict[str, tuple[str, str]] = {
     "samples": ("benchmarks.bench_samples", "Sample report (issue 13)"),
     "selection": ("benchmarks.bench_selection", "Sample selection in the browser (issue 13)"),
     "voices": ("benchmarks.bench_voices", "Neural voices and clones (issue 14)"),
+    "streaming": ("benchmarks.bench_streaming", "Streamed playback (issue 12)"),
+    "cache": ("benchmarks.bench_cache", "Speech cache (issue 12)"),
+    "batch": ("benchmarks.bench_batch", "Adaptive, resumable batches (issue 12)"),
 }
 
 
@@ -211,4 +214,11 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     os.environ.pop("SPEECHGEN_API_KEY", None)  # benchmarks make their own keys and servers
     os.environ.pop("SPEECHGEN_BASE_URL", None)
+    # Kernels and clients started by benchmarks keep their speech cache and model record in folders of
+    # this run, never in the user's own (and never find speech a previous run left there).
+    import tempfile
+
+    _dirs = tempfile.mkdtemp(prefix="speechgen-bench-")
+    os.environ["SPEECHGEN_CACHE_DIR"] = os.path.join(_dirs, "cache")
+    os.environ["SPEECHGEN_DATA_DIR"] = os.path.join(_dirs, "data")
     sys.exit(main())

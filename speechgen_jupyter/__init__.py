@@ -28,7 +28,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .batch import BatchItem, speak_column, speak_texts  # noqa: F401
     from .client import AsyncClient, Client  # noqa: F401
     from .errors import *  # noqa: F403
+    from .cache import SpeechCache  # noqa: F401
     from .longtext import speak_long, split_text  # noqa: F401
+    from .streaming import AsyncSpeechStream, SpeechPart, SpeechStream  # noqa: F401
     from .samples import PreparedSample, SampleReport, check_sample, prepare_sample  # noqa: F401
     from .tables import SpeechgenFrame, models_table, samples_table, voices_table  # noqa: F401
     from .types import ModelStatus, Sample, Speech, Voice, VoiceModel, WaitProgress  # noqa: F401
@@ -66,6 +68,10 @@ _LAZY: dict[str, str] = {
     "voices_table": ".tables",
     "samples_table": ".tables",
     "SpeechgenFrame": ".tables",
+    "SpeechCache": ".cache",
+    "SpeechStream": ".streaming",
+    "AsyncSpeechStream": ".streaming",
+    "SpeechPart": ".streaming",
     "split_text": ".longtext",
     "speak_long": ".longtext",
     "studio": ".widgets.studio",

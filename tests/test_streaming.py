@@ -195,7 +195,7 @@ def test_the_async_stream_keeps_order_bounds_look_ahead_and_joins(client: sg.Cli
 def test_leaving_the_async_block_early_cancels_what_is_in_flight(client: sg.Client, admin: httpx.Client, portal) -> None:  # type: ignore[no-untyped-def]
     admin.put("/_admin/faults", json={"rate": 1.0, "kinds": ["slow"], "slow_seconds": 0.2, "paths": [TTS]}).raise_for_status()
 
-    async def first_only() -> sg.SpeechPart:  # type: ignore[name-defined]
+    async def first_only() -> sg.SpeechPart:
         async with client.to_async() as aclient:
             async with aclient.stream_speech(chapter(), VOICE, lookahead=2) as stream:
                 async for part in stream:
