@@ -92,7 +92,9 @@ def test_upload_clone_ready_speak_delete_and_save(nb, notebook, admin, speechgen
     seconds = media_duration(audio)
     with sg.Client(api_key=speechgen.api_key, base_url=speechgen.base_url) as client:
         expected = client.text_to_speech(TEXT, voice_id).duration
-    assert expected and abs(seconds - expected) < 0.1, (seconds, expected)
+    # A second request, so not the same bytes: Piper's voices (issue 14) vary by up to ~0.1 s between
+    # requests for one sentence (measured 3.33 to 3.41 s), so 0.25 s, still well under a word.
+    assert expected and abs(seconds - expected) < 0.25, (seconds, expected)
     assert audio.evaluate("a => !a.loop && !a.autoplay && a.paused")
     download = page.locator(".sg-speak-player a.sg-player-download")
     assert download.get_attribute("download") == "speech.mp3" and download.get_attribute("href").startswith("blob:")
