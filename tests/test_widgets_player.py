@@ -156,6 +156,7 @@ def test_a_stream_error_is_shown_and_raised(client, closing) -> None:
     with pytest.raises(sg.NotFoundError):
         player.play_stream(client.stream_speech(CHAPTER, "no-such-voice"))
     assert player.stream_state == "failed" and player.parts == []
+    assert player.caption.startswith("Could not speak it all: ") and "voice" in player.caption
 
 
 def test_the_page_code_schedules_parts_back_to_back_on_one_clock() -> None:
@@ -163,3 +164,20 @@ def test_the_page_code_schedules_parts_back_to_back_on_one_clock() -> None:
     # from Web Audio scheduling and not one <audio> element per part.
     assert "decodeAudioData" in _ESM and "source.start(when)" in _ESM and "Math.max(ctx.currentTime + LEAD, this.endAt)" in _ESM
     assert 'part.set("audio", new DataView(new ArrayBuffer(0)))' in _ESM
+
+
+def test_a_page_that_acknowledges_each_part_at_once_gets_them_all(client, closing) -> None:
+    """A fast page says "got it" while later parts are still coming: the player's list never names a closed part."""
+    player = closing(AudioPlayer())
+    pieces: list = []
+
+    def arrived(change) -> None:  # type: ignore[no-untyped-def]
+        for piece in change["new"]:
+            if piece not in pieces:
+                pieces.append(piece)
+                page_has(player, piece)
+
+    player.observe(arrived, names="parts")
+    speech = player.play_stream(client.stream_speech(CHAPTER, "en-us-male-1"))
+    assert speech is not None and player.stream_state == "done" and player.error is None
+    assert len(pieces) >= 4 and all(p.comm is None for p in pieces)

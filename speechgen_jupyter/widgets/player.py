@@ -270,6 +270,15 @@ _CSS = """
 """
 
 
+def _why(err: BaseException) -> str:
+    """What went wrong, for the caption: a SpeechgenError's own message (the key scrubbed), else its type."""
+    from ..errors import SpeechgenError
+
+    if isinstance(err, SpeechgenError):
+        return str(err)
+    return f"{type(err).__name__} (a bug: please report it)"
+
+
 class _StreamPart(widgets.Widget):
     """One streamed part on its way to the page: its bytes as state (never lost), closed once the page has them."""
 
@@ -308,7 +317,7 @@ class AudioPlayer(anywidget.AnyWidget):
         self.speech: Speech | None = None
         self._stream: SpeechStream | None = None
         self._pending_parts: dict[tuple[str, int], _StreamPart] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
         self.add_class("sg-player")
@@ -370,21 +379,21 @@ class AudioPlayer(anywidget.AnyWidget):
         try:
             for part in stream:
                 piece = _StreamPart(audio=part.speech.data, index=part.index, media_type=part.speech.media_type)
-                with self._lock:
+                with self._lock:  # the page's "got it" (another thread) edits `parts` too
                     if self.stream_id != stream_id:  # replaced while this part was on its way
                         piece.close()
                         return None
                     self._pending_parts[(stream_id, part.index)] = piece
-                with self.hold_sync():
-                    self.parts = [*self.parts, piece]
-                    self.caption = f"Speaking… ({part.index + 1} of {part.total} parts)"
+                    with self.hold_sync():
+                        self.parts = [*self.parts, piece]
+                        self.caption = f"Speaking… ({part.index + 1} of {part.total} parts)"
         except BaseException as err:  # Ctrl-C in a cell, a failed request: say so, then let it go on
             self.error = err
             if self.stream_id == stream_id:
                 with self.hold_sync():
                     self.parts = []
                     self.stream_state = "stopped" if isinstance(err, KeyboardInterrupt) else "failed"
-                    self.caption = "Stopped." if isinstance(err, KeyboardInterrupt) else "Could not speak it all."
+                    self.caption = "Stopped." if isinstance(err, KeyboardInterrupt) else f"Could not speak it all: {_why(err)}"
             raise
         finally:
             stream.close()
@@ -449,20 +458,28 @@ class AudioPlayer(anywidget.AnyWidget):
         elif event == "part":
             with self._lock:
                 piece = self._pending_parts.pop((str(content.get("stream")), int(content.get("index", -1))), None)
-            if piece is not None:
-                piece.close()  # the page has its bytes
+                if piece is not None:
+                    # Out of `parts` first: a closed widget has no id, so a list still naming it could not be sent.
+                    if piece in self.parts:
+                        self.parts = [p for p in self.parts if p is not piece]
+                    piece.close()  # the page has its bytes
 
     def _close_parts_later(self, stream_id: str) -> None:
         def close_unacknowledged() -> None:
             with self._lock:
                 for key in [k for k in self._pending_parts if k[0] == stream_id]:
-                    self._pending_parts.pop(key).close()
+                    piece = self._pending_parts.pop(key)
+                    if piece in self.parts:
+                        self.parts = [p for p in self.parts if p is not piece]
+                    piece.close()
 
         timer = threading.Timer(PART_GRACE_SECONDS, close_unacknowledged)
         timer.daemon = True
         timer.start()
 
     def _close_parts(self) -> None:
+        if self.parts:
+            self.parts = []
         for piece in self._pending_parts.values():
             piece.close()
         self._pending_parts.clear()
