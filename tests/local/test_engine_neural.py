@@ -129,3 +129,27 @@ def test_without_the_neural_packages_the_espeak_voices_serve() -> None:
     assert result["missing"] == 404  # absent, not broken
     assert result["loaded"] == []
 
+
+
+def test_a_model_asked_for_by_two_threads_at_once_is_loaded_once() -> None:
+    """The first two requests after start both need the voice: one load, one session's memory."""
+    import threading
+    import time
+
+    from speechgen_jupyter.local.engine.onnx import loaded_once
+
+    loads: list[int] = []
+
+    def slow_load() -> object:
+        loads.append(1)
+        time.sleep(0.2)  # the window in which a second caller would start its own load
+        return object()
+
+    get = loaded_once(slow_load)
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(get())) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(loads) == 1 and len({id(g) for g in got}) == 1 and get() is got[0]

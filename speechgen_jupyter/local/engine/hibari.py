@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .onnx import loaded_once
 from .shape import Shape
 
 __all__ = ["SAMPLE_RATE", "available", "stream", "synth", "phonemize"]
@@ -55,16 +56,8 @@ class _Model:
         tts.g2p  # noqa: B018 - load the lexicons now, not in the first request
 
 
-_model: _Model | None = None
-_load_lock = threading.Lock()
-
-
-def _get() -> _Model:
-    global _model
-    with _load_lock:
-        if _model is None:
-            _model = _Model()
-        return _model
+#: The model, loaded at the first use (its load takes seconds and its memory is held from then on).
+_get = loaded_once(_Model)
 
 
 def available() -> bool:

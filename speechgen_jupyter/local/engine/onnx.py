@@ -19,9 +19,12 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-__all__ = ["THREADS", "available", "session"]
+__all__ = ["THREADS", "available", "loaded_once", "session"]
+
+_T = TypeVar("_T")
 
 #: Intra-op threads per session. One keeps a request on one core, so a second
 #: request (or the clone worker) has the other; SPEECHGEN_ONNX_THREADS overrides it.
@@ -57,3 +60,21 @@ def session(model: str | bytes | os.PathLike[str]) -> Any:
     source = model if isinstance(model, bytes) else os.fspath(model)
     with _lock:  # graph optimisation at load is CPU-heavy: one at a time
         return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+
+
+def loaded_once(load: Callable[[], _T]) -> Callable[[], _T]:
+    """`load()` on the first call, its result on every later one; two first calls at once load it once.
+
+    Why not `functools.cache`: it lets two threads that miss together both run `load`, and for a
+    model that is two sessions' memory and two slow loads at the first request.
+    """
+    lock = threading.Lock()
+    loaded: list[_T] = []
+
+    def get() -> _T:
+        with lock:
+            if not loaded:
+                loaded.append(load())
+            return loaded[0]
+
+    return get

