@@ -312,8 +312,9 @@ class Client(_ClientBase):
         except NotFoundError:
             self.record.forget(model_id)
             raise
-        model = fill_in(model, self.record.get(model_id))
-        self.record.update(model)
+        known = self.record.get(model_id)
+        model = fill_in(model, known)
+        self.record.update(model, known)
         return model
 
     def delete_model(self, model_id: str | VoiceModel) -> None:
@@ -617,8 +618,9 @@ class AsyncClient(_ClientBase):
         except NotFoundError:
             await _off_loop(self.record.forget, model_id)
             raise
-        model = fill_in(model, await _off_loop(self.record.get, model_id))
-        await _off_loop(self.record.update, model)
+        known = await _off_loop(self.record.get, model_id)
+        model = fill_in(model, known)
+        await _off_loop(self.record.update, model, known)
         return model
 
     async def delete_model(self, model_id: str | VoiceModel) -> None:

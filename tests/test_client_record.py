@@ -246,3 +246,23 @@ def test_a_stopped_temporary_local_server_leaves_no_rows_behind(sample, monkeypa
         assert record.get(model.model_id) is None
     finally:
         sg.set_client(previous)
+
+
+def test_polling_a_settled_model_reads_the_record_but_never_rewrites_it(client, sample) -> None:
+    """A GET per poll or per table row must not cost a write each time; a change is still written."""
+    model = client.wait_for_model(client.clone_voice(sample, "Polled").model_id)
+    path = client.record.path
+    wal = Path(str(path) + "-wal")
+
+    def written() -> tuple[int, int]:
+        return (path.stat().st_mtime_ns, wal.stat().st_size if wal.exists() else 0)
+
+    client.get_model(model.model_id)
+    before = written()
+    for _ in range(5):
+        assert client.get_model(model.model_id).name == "Polled"
+    assert written() == before
+
+    client.forget_model(model.model_id)
+    client.track_model(model.model_id)  # a real change is still written, and read back at once
+    assert client.record.get(model.model_id).voice_id == model.voice_id
