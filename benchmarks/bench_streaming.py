@@ -33,7 +33,7 @@ from benchmarks._server import server_process
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the browser tests' server and page helpers
 
-from browser.pages import NotebookPage, launch  # noqa: E402
+from browser.pages import NotebookPage, launch, wait_for  # noqa: E402
 from browser.servers import JupyterServer  # noqa: E402
 
 ROUNDS = 5
@@ -96,6 +96,22 @@ def _gaps(stream: dict[str, Any]) -> list[float]:
     ]
 
 
+def _wait_cell_done(nb: NotebookPage, index: int, timeout: float) -> None:
+    """Cell `index` has run (a number in its prompt) and the kernel is idle.
+
+    Not `NotebookPage.wait_cells_done`: that waits for every cell, and here the cells run one by one.
+    """
+    nb.page.wait_for_function(
+        """(index) => {
+          const prompt = document.querySelectorAll('.jp-Notebook .jp-CodeCell')[index].querySelector('.jp-InputArea-prompt');
+          return /\[\d+\]/.test(prompt.textContent);
+        }""",
+        arg=index,
+        timeout=timeout * 1000,
+    )
+    wait_for(nb.server.kernel_idle, timeout, "an idle kernel")
+
+
 def _run_cell(nb: NotebookPage, index: int) -> dict[str, Any]:
     page = nb.page
     page.evaluate(_WATCH, index)
@@ -103,7 +119,7 @@ def _run_cell(nb: NotebookPage, index: int) -> dict[str, Any]:
     cell.locator(".jp-InputArea-prompt").click()  # select it (command mode), as a person does
     page.keyboard.press("Control+Enter")  # run it, staying on it
     page.wait_for_function("window.__bench.clip !== null", timeout=120_000)
-    nb.wait_cells_done(120)
+    _wait_cell_done(nb, index, 120)
     return dict(page.evaluate("window.__bench"))
 
 
@@ -127,7 +143,7 @@ def measure(base_url: str, key: str) -> tuple[list[float], list[float], list[flo
                 nb.open("bench.ipynb")
                 nb.page.locator(".jp-Notebook .jp-CodeCell").nth(0).locator(".jp-InputArea-prompt").click()
                 nb.page.keyboard.press("Control+Enter")
-                nb.wait_cells_done(60)
+                _wait_cell_done(nb, 0, 60)
                 voice = nb.page.locator(".jp-Notebook .jp-CodeCell").nth(0).locator(".jp-OutputArea").inner_text().split()[-1]
                 _run_cell(nb, 1)  # a warm-up of each: the engine, the page's decoders, the widget's code
                 _run_cell(nb, 2)
