@@ -25,11 +25,9 @@ stopped.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from . import _constants as C
-from .errors import InvalidInputError
-from .longtext import finish_parts, split_sentences
+from .longtext import LongText, split_sentences
 from .types import Speech
 
 __all__ = ["StreamPlan", "plan_parts", "MIN_FIRST_CHARS", "GROWTH"]
@@ -65,35 +63,24 @@ def plan_parts(text: str, max_chars: int = C.MAX_TEXT_CHARS) -> list[str]:
     return parts
 
 
-@dataclass
-class StreamPlan:
-    """One text to stream: its parts, the format each is asked in, and how they become one `Speech`."""
+class StreamPlan(LongText):
+    """One text to stream: a `LongText` whose parts are sized for the first sound, not for fewest requests.
 
-    text: str
-    voice: str
-    format: str
-    max_chars: int = C.MAX_TEXT_CHARS
-    parts: list[str] = field(init=False)
+    The format check, the request format and the joining are LongText's, so a streamed text
+    and a waited-for one cannot drift apart.
+    """
 
-    def __post_init__(self) -> None:
-        fmt = (self.format or "").lower()
-        if fmt not in C.OUTPUT_FORMATS:
-            raise InvalidInputError(f"format must be one of {', '.join(C.OUTPUT_FORMATS)}; got {self.format!r}.")
-        self.format = fmt
-        self.max_chars = min(self.max_chars, C.MAX_TEXT_CHARS)
-        self.parts = plan_parts(self.text, self.max_chars)
-        if not self.parts:
-            raise InvalidInputError("There is no text to speak: the text is empty.")
+    @staticmethod
+    def split(text: str, max_chars: int) -> list[str]:
+        return plan_parts(text, max_chars)
 
     @property
-    def request_format(self) -> str:
-        """What each part is asked for: the target itself, unless parts of it cannot be joined byte-wise (OGG, FLAC)."""
-        if len(self.parts) == 1 or self.format in ("mp3", "wav"):
-            return self.format
-        return "wav"
+    def parts(self) -> list[str]:
+        """The texts of the parts, in order (one request each)."""
+        return self.chunks
 
     def finish(self, parts: Sequence[Speech]) -> Speech:
         """The parts joined into the one clip the caller asked for."""
-        if len(parts) != len(self.parts):
-            raise ValueError(f"{len(parts)} of {len(self.parts)} parts: a partial result is never joined")
-        return finish_parts(parts, text=self.text.strip(), voice=self.voice, fmt=self.format)
+        if len(parts) != len(self.chunks):
+            raise ValueError(f"{len(parts)} of {len(self.chunks)} parts: a partial result is never joined")
+        return super().finish(parts)

@@ -349,13 +349,18 @@ class LongText:
             raise InvalidInputError(f"format must be one of {', '.join(C.OUTPUT_FORMATS)}; got {self.format!r}.")
         self.format = fmt
         self.max_chars = min(self.max_chars, C.MAX_TEXT_CHARS)
-        self.chunks = split_text(self.text, self.max_chars)
+        self.chunks = self.split(self.text, self.max_chars)
         if not self.chunks:
             raise InvalidInputError("There is no text to speak: the text is empty.")
 
+    @staticmethod
+    def split(text: str, max_chars: int) -> list[str]:
+        """The chunks: as few requests as the limit allows (a stream splits for latency instead)."""
+        return split_text(text, max_chars)
+
     @property
     def request_format(self) -> str:
-        """What each chunk is asked for: the target itself unless it cannot be joined byte-wise."""
+        """What each chunk is asked for: the target itself unless it cannot be joined byte-wise (OGG, FLAC)."""
         if len(self.chunks) == 1 or self.format in ("mp3", "wav"):
             return self.format
         return "wav"
